@@ -1,0 +1,159 @@
+"""Unicode normalization: Devanagari specifics, invisible characters, conformance."""
+
+from __future__ import annotations
+
+import bz2
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from worker.enrich.normalize import fast_nfc, matching_key, normalize_text
+
+NORMALIZATION_TEST = Path("/usr/share/unicode/NormalizationTest.txt")
+
+
+def norm(text: str) -> str:
+    return normalize_text(text)[0]
+
+
+def test_precomposed_and_decomposed_nukta_come_out_identical() -> None:
+    precomposed = "\u095b\u0947\u0932\u0947\u0902\u0938\u094d\u0915\u0940"  # ज़ेलेंस्की with U+095B
+    decomposed = "\u091c\u093c\u0947\u0932\u0947\u0902\u0938\u094d\u0915\u0940"
+    assert norm(precomposed) == norm(decomposed) == decomposed
+
+
+def test_nukta_that_composes_is_composed() -> None:
+    # न + nukta is not a composition exclusion: NFC makes it U+0929.
+    assert norm("\u0928\u093c") == "\u0929"
+
+
+def test_colon_after_devanagari_stays_a_colon() -> None:
+    assert norm("उन्होंने कहा: हम तैयार हैं") == "उन्होंने कहा: हम तैयार हैं"
+    assert "\u0903" not in norm("कहा:")
+
+
+def test_joiners_kept_next_to_virama_and_removed_elsewhere() -> None:
+    assert norm("क्\u200dष") == "क्\u200dष"
+    assert norm("क्\u200cष") == "क्\u200cष"
+    assert norm("र\u200d्य") == "र\u200d्य"  # eyelash ra: joiner before the virama
+    assert norm("ab\u200dc \u200cहिंदी") == "abc हिंदी"
+
+
+def test_zwnj_between_arabic_letters_is_kept() -> None:
+    assert norm("می\u200cخواهم") == "می\u200cخواهم"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "counter"),
+    [
+        ("\ufeffनमस्ते", "नमस्ते", "invisible_chars_removed"),
+        ("नम\u200bस्ते", "नमस्ते", "invisible_chars_removed"),
+        ("नम\u00adस्ते", "नमस्ते", "invisible_chars_removed"),
+        ("नम\u2060स्ते", "नमस्ते", "invisible_chars_removed"),
+        ("\u202bनमस्ते\u202c \u200fक", "नमस्ते क", "bidi_controls_removed"),
+        ("\u2066a\u2069\u200e", "a", "bidi_controls_removed"),
+        ("a\x00b\x1fc\x7fd\x85e\x9f", "abcd\ne", "control_chars_removed"),
+        ("a\u00a0b\u2003c\u202fd\u3000e", "a b c d e", "spaces_normalized"),
+        ("a    b\t\tc", "a b c", "spaces_normalized"),
+        ("a\r\nb\rc\u2028d", "a\nb\nc\nd", "line_breaks_unified"),
+        ("a\n\n\n\n\nb", "a\n\nb", "blank_lines_collapsed"),
+    ],
+)
+def test_invisible_and_space_characters(raw: str, expected: str, counter: str) -> None:
+    text, report = normalize_text(raw)
+    assert text == expected
+    assert report.changes[counter] >= 1
+
+
+def test_paragraphs_are_kept_and_lines_trimmed() -> None:
+    assert norm("  पहला पैरा।  \n\n   दूसरा पैरा।  ") == "पहला पैरा।\n\nदूसरा पैरा।"
+
+
+def test_html_entities_and_tags() -> None:
+    text, report = normalize_text("<p>Modi&nbsp;&amp; Shah&#8217;s &quot;plan&quot; &#2325;&#x93c;</p><br>x")
+    assert text == "Modi & Shah’s \"plan\" क़\n\nx"
+    assert report.changes["html_entities_unescaped"] == 7
+    assert report.changes["html_tags_removed"] == 3
+    assert norm("&amp;amp;lt;") == "<"
+    assert norm("a < b and c > d") == "a < b and c > d"
+
+
+def test_mojibake_is_repaired_exactly_when_bytes_survive() -> None:
+    original = "यूक्रेनी राष्ट्रपति ज़ेलेंस्की ने कहा"
+    # Browsers and Latin-1 keep cp1252's undefined bytes as C1 controls: nothing is lost.
+    mojibake = "".join(
+        chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252")
+        for b in original.encode("utf-8")
+    )
+    text, report = normalize_text(mojibake)
+    assert text == unicodedata.normalize("NFC", original)
+    assert report.changes["mojibake_repaired"] >= 1
+    assert report.lossy is False
+
+
+def test_lossy_mojibake_is_flagged_and_never_emits_replacement_char() -> None:
+    original = "यूक्रेनी राष्ट्रपति ने कहा"
+    mojibake = original.encode("utf-8").decode("cp1252", errors="replace")
+    text, report = normalize_text(mojibake)
+    assert "\ufffd" not in text
+    assert report.lossy is True
+    assert report.changes["mojibake_bytes_guessed"] >= 1
+    # The guesses here are right: ् before a consonant.
+    assert text == original
+
+
+def test_replacement_character_in_input_is_removed_and_flagged() -> None:
+    text, report = normalize_text("नमस्ते \ufffd दुनिया")
+    assert text == "नमस्ते दुनिया"
+    assert report.lossy is True
+
+
+def test_latin1_text_is_not_mistaken_for_mojibake() -> None:
+    assert norm("Café naïve São Paulo Zürich") == "Café naïve São Paulo Zürich"
+
+
+def test_idempotence_on_a_tricky_case() -> None:
+    once = norm("&am\x01p;amp; \u200b&#x26;lt;")
+    assert norm(once) == once
+
+
+def test_matching_key_folds_spelling_variants() -> None:
+    assert matching_key("ज़ेलेंस्की") == matching_key("जेलेंस्की") == matching_key("\u095bेलेंस्की")
+    assert matching_key("हँसी") == matching_key("हंसी")
+    assert matching_key("Trump") == matching_key("TRUMP")
+    assert matching_key("क्\u200dष") == matching_key("क्ष")
+    text = "ज़ेलेंस्की"
+    matching_key(text)
+    assert text == "ज़ेलेंस्की"  # the key never replaces the text
+
+
+def _conformance_lines() -> list[list[str]]:
+    candidates = [NORMALIZATION_TEST, NORMALIZATION_TEST.with_suffix(".txt.bz2")]
+    path = next((p for p in candidates if p.exists()), None)
+    if path is None:
+        pytest.skip("NormalizationTest.txt not installed (Debian package unicode-data)")
+    raw = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
+    rows = []
+    for line in raw.decode("utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("@"):
+            continue
+        columns = ["".join(chr(int(cp, 16)) for cp in col.split()) for col in line.split(";")[:5]]
+        # The file may be newer than Python's Unicode database: skip what it cannot know.
+        if any(unicodedata.category(ch) == "Cn" for ch in "".join(columns)):
+            continue
+        rows.append(columns)
+    return rows
+
+
+def test_unicode_normalization_conformance() -> None:
+    rows = _conformance_lines()
+    assert len(rows) > 15_000
+    for c1, c2, c3, c4, c5 in rows:
+        assert fast_nfc(c1) == fast_nfc(c3) == c2
+        assert fast_nfc(c4) == fast_nfc(c5) == c4
+        first = norm(c1)
+        assert norm(c2) == first
+        assert norm(c3) == first
+        assert norm(c4) == norm(c5)

@@ -1,0 +1,61 @@
+"""Fingerprints of the normalized body: exact (SHA-256) and near-duplicate (64-bit simhash).
+
+The simhash features are word tokens under :func:`~worker.enrich.normalize.matching_key`,
+so nukta and case variants of the same story hash alike, and grammar words are dropped
+so that two unrelated Hindi stories do not look alike merely for sharing ``है`` and ``के``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+SIMHASH_BITS = 64
+# Each feature's 64 bits are spread into 64 counters of _LANE bits in one Python int, so
+# summing features is one big-int addition each instead of 64 Python operations.
+_LANE = 24
+_LANE_MASK = (1 << _LANE) - 1
+_MAX_FEATURES = _LANE_MASK
+_BYTE_SPREAD = [
+    [sum(1 << ((8 * pos + bit) * _LANE) for bit in range(8) if value >> bit & 1) for value in range(256)]
+    for pos in range(8)
+]
+_SPREAD_CACHE: dict[str, int] = {}
+_CACHE_LIMIT = 200_000
+
+
+def content_hash(body: str) -> str:
+    """Hex SHA-256 of the UTF-8 body."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _spread(feature: str) -> int:
+    spread = _SPREAD_CACHE.get(feature)
+    if spread is None:
+        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+        spread = sum(_BYTE_SPREAD[pos][byte] for pos, byte in enumerate(digest))
+        if len(_SPREAD_CACHE) >= _CACHE_LIMIT:
+            _SPREAD_CACHE.clear()  # bounded memory in a long-running worker
+        _SPREAD_CACHE[feature] = spread
+    return spread
+
+
+def simhash(features: Iterable[str]) -> str:
+    """64-bit simhash of ``features`` (each weighted by its count) as 16 hex digits."""
+    total = 0
+    count = 0
+    for feature in features:
+        total += _spread(feature)
+        count += 1
+        if count == _MAX_FEATURES:
+            break
+    value = 0
+    for bit in range(SIMHASH_BITS):
+        if 2 * (total >> (bit * _LANE) & _LANE_MASK) > count:
+            value |= 1 << bit
+    return f"{value:016x}"
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex simhashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

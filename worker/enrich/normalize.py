@@ -1,0 +1,262 @@
+"""Unicode normalization for news text, and the matching key used for lookups.
+
+:func:`normalize_text` produces the canonical text that every later step (and the
+enriched record's ``body``) uses. It is idempotent and gives identical output for
+canonically equivalent inputs, because it starts and ends with NFC and repeats its
+pass until nothing changes.
+
+:func:`matching_key` folds spelling variation that Hindi writers treat as the same word
+(nukta, chandrabindu/anusvara, case, joiners). It is for comparison only: the text
+itself keeps the writer's spelling.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+
+from worker.enrich.mojibake import MOJIBAKE_HINT, repair_mojibake
+from worker.enrich.markup import strip_tags, unescape_entities
+
+NUKTA = "\u093c"
+VIRAMAS = "\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d\u0dca"
+ZWNJ, ZWJ = "\u200c", "\u200d"
+
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+
+
+def _category_class(categories: frozenset[str], keep: str) -> str:
+    """Build a regex character class of every code point in ``categories``, minus ``keep``."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(cp)) in categories and chr(cp) not in keep:
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    parts = [
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    ]
+    return "[" + "".join(parts) + "]"
+
+
+# Controls (Cc) except newline and tab, lone surrogates (Cs: they cannot be encoded as
+# UTF-8, so a record containing one could not be published), and format characters (Cf:
+# BOM, ZWSP, soft hyphen, word joiner, invisible operators...) except the bidi controls and
+# joiners, which get their own counters and rules below. U+FFFD is counted separately: its
+# presence means text was lost before it reached us.
+_CONTROL = re.compile(_category_class(frozenset({"Cc"}), "\n\t"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FORMAT = re.compile(_category_class(frozenset({"Cf"}), "\u200c\u200d" + "\u061c\u200e\u200f"
+                                     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_BIDI_RE = re.compile(f"[{_BIDI}]")
+# Everything the removal steps act on, for one cheap scan before them.
+_INVISIBLE_CLASS = (
+    _category_class(frozenset({"Cc", "Cf"}), "\n\t\r\u200c\u200d")[:-1] + "\ud800-\udfff\ufffd]"
+)
+_INVISIBLE = re.compile(_INVISIBLE_CLASS)
+# Anything at all for a pass to do: invisibles, joiners, odd spaces and line breaks,
+# markup, entity and mojibake starts.
+_NEEDS_WORK = re.compile(
+    _INVISIBLE_CLASS[:-1]
+    + "\t\r\u200c\u200d\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    "<&\u00c2-\u00f4]"
+)
+_REPLACEMENT = re.compile("\ufffd")
+# ZWJ/ZWNJ shape Indic conjuncts only next to a virama (क्‍ष); ZWNJ also separates
+# Arabic-script letters in Urdu/Persian spellings. Anywhere else they are invisible noise.
+_ARABIC_LETTER = "\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff"
+_STRAY_JOINER = re.compile(
+    f"(?<![{VIRAMAS}]){ZWJ}(?![{VIRAMAS}])"
+    f"|(?<![{VIRAMAS}{_ARABIC_LETTER}]){ZWNJ}(?![{VIRAMAS}])"
+    f"|(?<=[{_ARABIC_LETTER}]){ZWNJ}(?![{VIRAMAS}{_ARABIC_LETTER}])"
+)
+_NEWLINES = re.compile("\r\n?|[\u0085\u2028]")
+_PARAGRAPH_SEPARATOR = re.compile("\u2029")
+_SPACES = re.compile(r"[^\S\n]+")
+_SPACE_RUN_OR_ODD_SPACE = re.compile(r"[^\S\n ]|  +")
+_LINE_EDGES = re.compile(r" *\n *")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+# Devanagari letters after which a nukta composes (U+0929, U+0931, U+0934 are not
+# composition exclusions), and the nukta's canonical combining class.
+_NUKTA_COMPOSES_AFTER = frozenset("\u0928\u0930\u0933")
+_NUKTA_CCC = 7
+
+_MAX_PASSES = 6
+
+
+@dataclass(slots=True)
+class NormalizationReport:
+    """What :func:`normalize_text` changed, and how often.
+
+    ``lossy`` is true when text had been lost before it reached us (U+FFFD in the input)
+    or a mojibake repair had to guess a byte that cp1252 cannot carry.
+    """
+
+    changes: dict[str, int] = field(default_factory=dict)
+    lossy: bool = False
+
+    def add(self, what: str, count: int) -> None:
+        if count:
+            self.changes[what] = self.changes.get(what, 0) + count
+
+    def as_dict(self) -> dict[str, object]:
+        return {"changes": dict(sorted(self.changes.items())), "lossy": self.lossy}
+
+
+def fast_nfc(text: str) -> str:
+    """Return ``unicodedata.normalize('NFC', text)``, skipping the work when it is a no-op.
+
+    CPython's quick check answers "maybe" for every nukta (it could compose with the
+    letter before it), so ordinary Hindi text always paid for a full normalization. Here
+    a nukta is checked against the only two ways it can change under NFC: composing
+    with न, र or ळ, or being reordered against a neighbouring mark.
+    """
+    if NUKTA not in text:
+        return unicodedata.normalize("NFC", text)
+    if not unicodedata.is_normalized("NFC", text.replace(NUKTA, "")):
+        return unicodedata.normalize("NFC", text)
+    i = text.find(NUKTA)
+    while i != -1:
+        before = text[i - 1] if i else ""
+        j = i
+        while j < len(text) and text[j] == NUKTA:
+            j += 1
+        after = text[j] if j < len(text) else ""
+        if (
+            before in _NUKTA_COMPOSES_AFTER
+            or (before and unicodedata.combining(before) > _NUKTA_CCC)
+            or (after and 0 < unicodedata.combining(after) < _NUKTA_CCC)
+        ):
+            return unicodedata.normalize("NFC", text)
+        i = text.find(NUKTA, j)
+    return text
+
+
+def _normalize_pass(text: str, report: NormalizationReport) -> str:
+    text = fast_nfc(text)
+    if (
+        not _NEEDS_WORK.search(text)
+        and "  " not in text
+        and " \n" not in text
+        and "\n " not in text
+        and "\n\n\n" not in text
+        and text == text.strip()
+    ):
+        return text  # the common case for clean feed text: one scan, no copies
+    original = text
+
+    if "\r" in text or "\u0085" in text or "\u2028" in text or "\u2029" in text:
+        text, n = _NEWLINES.subn("\n", text)
+        report.add("line_breaks_unified", n)
+        text, n = _PARAGRAPH_SEPARATOR.subn("\n\n", text)
+        report.add("line_breaks_unified", n)
+    if "<" in text:
+        text, n = strip_tags(text)
+        report.add("html_tags_removed", n)
+    if "&" in text:
+        text, n = unescape_entities(text)
+        report.add("html_entities_unescaped", n)
+    if MOJIBAKE_HINT.search(text):
+        text, repaired, guessed = repair_mojibake(text)
+        report.add("mojibake_repaired", repaired)
+        report.add("mojibake_bytes_guessed", guessed)
+        if guessed:
+            report.lossy = True
+
+    if _INVISIBLE.search(text):
+        text, n = _CONTROL.subn("", text)
+        report.add("control_chars_removed", n)
+        text, n = _SURROGATE.subn("", text)
+        report.add("surrogates_removed", n)
+        text, n = _FORMAT.subn("", text)
+        report.add("invisible_chars_removed", n)
+        text, n = _BIDI_RE.subn("", text)
+        report.add("bidi_controls_removed", n)
+        text, n = _REPLACEMENT.subn("", text)
+        if n:
+            report.add("replacement_chars_removed", n)
+            report.lossy = True
+    if ZWJ in text or ZWNJ in text:
+        text, n = _STRAY_JOINER.subn("", text)
+        report.add("joiners_removed", n)
+
+    if _SPACE_RUN_OR_ODD_SPACE.search(text):
+        text, n = _SPACES.subn(" ", text)
+        report.add("spaces_normalized", n)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text, n = _BLANK_LINES.subn("\n\n", text)
+        report.add("blank_lines_collapsed", n)
+    text = text.strip()
+
+    return text if text == original else fast_nfc(text)
+
+
+def normalize_text(text: str) -> tuple[str, NormalizationReport]:
+    """Normalize ``text`` and report what changed.
+
+    Steps, in order: NFC; line breaks unified (CRLF, CR, NEL, U+2028 to ``\\n``; U+2029 to
+    a blank line); HTML tags and entities; mojibake (UTF-8 read as cp1252 or Latin-1);
+    controls, format characters, bidi controls, U+FFFD and stray ZWJ/ZWNJ removed; space
+    characters to one space; lines trimmed, blank-line runs collapsed to one; NFC again.
+    The pass repeats until the text is stable, which makes the function idempotent even
+    when one step uncovers work for an earlier one (``&am\\x01p;`` becomes ``&amp;`` only
+    after the control character is gone).
+    """
+    report = NormalizationReport()
+    for _ in range(_MAX_PASSES):
+        before_changes = sum(report.changes.values())
+        new = _normalize_pass(text, report)
+        if new == text and sum(report.changes.values()) == before_changes:
+            break
+        text = new
+    return text, report
+
+
+_KEY_TABLE = str.maketrans(
+    {
+        NUKTA: None,
+        ZWNJ: None,
+        ZWJ: None,
+        "\u0901": "\u0902",  # chandrabindu and anusvara are spelled interchangeably
+        # Precomposed nukta letters, in case the key is taken of text that is not NFC.
+        "\u0958": "\u0915", "\u0959": "\u0916", "\u095a": "\u0917", "\u095b": "\u091c",
+        "\u095c": "\u0921", "\u095d": "\u0922", "\u095e": "\u092b", "\u095f": "\u092f",
+        "\u0929": "\u0928", "\u0931": "\u0930", "\u0934": "\u0933",
+    }
+)
+
+
+def matching_key(text: str) -> str:
+    """Fold ``text`` for matching: no nukta, chandrabindu as anusvara, case folded, no joiners.
+
+    ``matching_key("ज़ेलेंस्की") == matching_key("जेलेंस्की")``. Never use the key as text.
+    """
+    return text.translate(_KEY_TABLE).casefold()
+
+
+def tolerant_pattern(key: str) -> str:
+    """Return a regex (for ``re.IGNORECASE``) that matches every spelling with this key.
+
+    ``key`` must already be a :func:`matching_key`. Each Devanagari consonant may carry a
+    nukta, an anusvara may be a chandrabindu, and a virama may be followed by a joiner.
+    """
+    out: list[str] = []
+    for ch in key:
+        if ch == "\u0902":
+            out.append("[\u0901\u0902]")
+        elif "\u0915" <= ch <= "\u0939":
+            out.append(ch + NUKTA + "?")
+        elif ch in VIRAMAS:
+            out.append(ch + f"[{ZWNJ}{ZWJ}]?")
+        elif ch == " ":
+            out.append(" ")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)

@@ -1,0 +1,173 @@
+"""The enrichment pipeline: raw bytes or text in, an enriched record (a plain dict) out.
+
+bytes -> decode -> normalize -> structure -> extract (language, dates, entities, numbers,
+keywords, fingerprints) -> record. Pure code: no Kafka, no I/O after construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from worker.enrich import errors
+from worker.enrich.dates import extract_dates
+from worker.enrich.decode import DEFAULT_MAX_BYTES, RawArticle, decode
+from worker.enrich.entities import Gazetteer
+from worker.enrich.errors import Rejection
+from worker.enrich.fingerprint import content_hash, simhash
+from worker.enrich.keywords import content_words, keywords
+from worker.enrich.language import detect_language, script_shares
+from worker.enrich.normalize import NormalizationReport, matching_key, normalize_text
+from worker.enrich.numbers import extract_numbers
+from worker.enrich.structure import first_sentence, parse_structure
+from worker.enrich.tokens import tokenize
+
+SCHEMA_VERSION = 1
+CONFIG_DIR = Path(os.environ.get("ARTICLE_WORKER_CONFIG_DIR", Path(__file__).parents[2] / "config"))
+DEFAULT_GAZETTEER = CONFIG_DIR / "gazetteer.json"
+WORDS_PER_MINUTE = 200
+_SENTENCE_END = re.compile(r"[।॥.?!۔؟]+[\"'”’)]*(?=\s|$)")
+_TERMINATED = re.compile(r"[।॥.?!۔؟][\"'”’)]*$")
+_TOPIC_MIN_WORDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """A successfully enriched article; ``record`` matches the enriched-article JSON Schema."""
+
+    record: dict[str, Any]
+
+
+class Enricher:
+    """Enriches articles with a fixed gazetteer and size limit. Safe to share and reuse.
+
+    Args:
+        gazetteer: compiled gazetteer; :func:`load_gazetteer` of the default file if None.
+        max_bytes: larger inputs are rejected as ``too_large``.
+    """
+
+    def __init__(self, gazetteer: Gazetteer | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
+        self.max_bytes = max_bytes
+
+    def enrich(self, raw: bytes | str) -> Enriched | Rejection:
+        """Enrich one message value. Bad input gives a :class:`Rejection`, never an exception."""
+        article = decode(raw, self.max_bytes)
+        if isinstance(article, Rejection):
+            return article
+        return self.enrich_article(article)
+
+    def enrich_article(self, article: RawArticle) -> Enriched | Rejection:
+        """Enrich an already decoded article."""
+        text, report = normalize_text(article.body)
+        if not text:
+            detail = "body is empty" if not article.body.strip() else "only invisible characters"
+            return Rejection(errors.EMPTY_BODY, detail)
+        return Enriched(_build_record(article, text, report, self.gazetteer))
+
+
+@cache
+def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
+    """Load and compile a gazetteer file once per process (raises GazetteerError)."""
+    return Gazetteer.from_path(path)
+
+
+def _clean(value: str | None, report: NormalizationReport) -> str | None:
+    if value is None:
+        return None
+    text, field_report = normalize_text(value)
+    for what, n in field_report.changes.items():
+        report.add(what, n)
+    report.lossy = report.lossy or field_report.lossy
+    return text or None
+
+
+def _article_id(article: RawArticle, url: str | None, body_hash: str) -> str:
+    if article.id:
+        return article.id
+    if url:
+        return "url-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+    return "sha256-" + body_hash[:32]
+
+
+def _count_sentences(blocks: list[str]) -> int:
+    return sum(
+        len(_SENTENCE_END.findall(b)) + (0 if _TERMINATED.search(b) else 1) for b in blocks
+    )
+
+
+def _build_record(
+    article: RawArticle, text: str, report: NormalizationReport, gazetteer: Gazetteer
+) -> dict[str, Any]:
+    structure = parse_structure(text)
+    body = structure.body or text
+    tokens = tokenize(body)
+    content = content_words(tokens)
+    scripts = script_shares(body)
+    hint = article.language.strip().lower()[:2] if article.language else None
+    language = detect_language(tokens, scripts, hint)
+
+    title = _clean(article.title, report)
+    source = _clean(article.source, report) or structure.source
+    url = article.url.strip() or None if article.url else None
+    dateline = structure.dateline
+    if title is None:
+        is_topic = dateline is not None and len(dateline.split()) >= _TOPIC_MIN_WORDS
+        title = dateline if is_topic else first_sentence(body)
+
+    published = article.published_at
+    dates = extract_dates(text, published.date() if published else None)
+    numbers = extract_numbers(text, [(d.start, d.end) for d in dates])
+    entities = gazetteer.find(text)
+    body_hash = content_hash(body)
+    kept_blocks = [*structure.paragraphs, *structure.subheadings]
+    words = len(tokens)
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": _article_id(article, url, body_hash),
+        "url": url,
+        "source": source,
+        "title": title,
+        "published_at": published.isoformat() if published else None,
+        "dateline": dateline,
+        "language": {"code": language.code, "confidence": language.confidence},
+        "scripts": scripts,
+        "body": body,
+        "paragraphs": structure.paragraphs or [body],
+        "subheadings": structure.subheadings,
+        "related_headlines": structure.related_headlines,
+        "dates": [{"text": d.text, "value": d.value, "granularity": d.granularity} for d in dates],
+        "entities": [e.as_dict() for e in entities],
+        "numbers": [{"text": n.text, "value": n.value, "unit": n.unit} for n in numbers],
+        "keywords": keywords(content),
+        "stats": {
+            "chars": len(body),
+            "words": words,
+            "sentences": _count_sentences(kept_blocks) if kept_blocks else 1,
+            "paragraphs": len(structure.paragraphs) or 1,
+            "reading_time_seconds": round(words * 60 / WORDS_PER_MINUTE),
+        },
+        "content_hash": body_hash,
+        "simhash": simhash(matching_key(" ".join(content)).split()),
+        "normalization": report.as_dict(),
+        "input": {"form": article.form, "bytes": article.size},
+        "extra": article.extra,
+    }
+
+
+_default: Enricher | None = None
+
+
+def enrich(raw: bytes | str) -> Enriched | Rejection:
+    """Enrich with a process-wide default :class:`Enricher` (default gazetteer and limits)."""
+    global _default  # noqa: PLW0603 - a lazily built, read-only default
+    if _default is None:
+        _default = Enricher()
+    return _default.enrich(raw)
+
