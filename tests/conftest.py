@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ CONFIG = ROOT / "config"
 USER_SEED = SEEDS / "000_5ed99ae0c0ed6bfe.txt"
 
 
-@pytest.fixture(scope="session")
-def schema_validator() -> Any:
+@cache
+def load_validator() -> Any:
+    """The JSON Schema validator of enriched records (checked against the meta-schema)."""
     from jsonschema import Draft202012Validator
 
     schema = json.loads((CONFIG / "enriched-article.schema.json").read_text(encoding="utf-8"))
@@ -23,8 +25,18 @@ def schema_validator() -> Any:
     return Draft202012Validator(schema)
 
 
-@pytest.fixture(scope="session")
-def enricher() -> Any:
+@cache
+def load_enricher() -> Any:
     from worker.enrich import Enricher
 
     return Enricher()
+
+
+@pytest.fixture(scope="session")
+def schema_validator() -> Any:
+    return load_validator()
+
+
+@pytest.fixture(scope="session")
+def enricher() -> Any:
+    return load_enricher()

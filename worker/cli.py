@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from worker import __version__
+from worker.settings import COMPRESSION_TYPES, Settings, SettingsError, load_settings
 
 
 def _enrich(args: argparse.Namespace) -> int:
@@ -46,6 +48,79 @@ def _enrich(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
+def _settings(args: argparse.Namespace) -> Settings | None:
+    try:
+        return load_settings(broker=getattr(args, "broker", None))
+    except SettingsError as exc:
+        print(f"article-worker: {exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    from worker.stream.app import StreamWorker
+    from worker.stream.topics import KafkaError, ensure_topics
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        ensure_topics(settings)
+    except KafkaError as exc:
+        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
+        return 1
+    return StreamWorker(settings, passthrough=args.passthrough).run()
+
+
+def _topics(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    from worker.stream.topics import KafkaError, ensure_topics
+
+    try:
+        statuses = ensure_topics(settings)
+    except KafkaError as exc:
+        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
+        return 1
+    for status in statuses:
+        state = "created" if status.created else "exists"
+        print(f"{status.name}\t{state}\t{status.partitions} partitions")
+    return 0
+
+
+def _feed(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    from kafka.errors import KafkaError
+
+    from worker.feed import feed
+
+    try:
+        result = feed(
+            settings,
+            args.paths,
+            topic=args.topic,
+            rate=args.rate,
+            repeat=args.repeat,
+            compression=args.compression,
+        )
+    except KafkaError as exc:
+        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
+        return 1
+    rate = result.sent / result.seconds if result.seconds else 0.0
+    print(
+        f"sent {result.sent}, failed {result.failed}, unreadable files {len(result.unreadable)}, "
+        f"{result.bytes / 1024:.1f} KiB in {result.seconds:.2f} s ({rate:,.0f} msg/s) "
+        f"to {args.topic or settings.raw_topic}",
+        file=sys.stderr,
+    )
+    return 0 if result.ok else 1
+
+
 def _bench(args: argparse.Namespace) -> int:
     from worker.bench import run_core_benchmark
 
@@ -71,9 +146,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enrich.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     enrich.add_argument("--max-bytes", type=int, default=1024 * 1024, help="reject larger inputs")
-    enrich.add_argument("--gazetteer", type=Path, help="gazetteer JSON (default config/gazetteer.json)")
+    enrich.add_argument(
+        "--gazetteer", type=Path, help="gazetteer JSON (default config/gazetteer.json)"
+    )
     enrich.add_argument("--indent", action="store_true", help="pretty-print records")
     enrich.set_defaults(handler=_enrich)
+
+    run = commands.add_parser(
+        "run",
+        help="run the streaming worker (Faust) until SIGTERM/SIGINT",
+        description="Consume raw articles, publish enriched records and dead letters. "
+        "Settings come from ARTICLE_WORKER_* variables and config/worker.toml (see README).",
+    )
+    run.add_argument("--broker", help="override ARTICLE_WORKER_BROKER, e.g. kafka://127.0.0.1:9092")
+    run.add_argument(
+        "--passthrough",
+        action="store_true",
+        help="forward messages unchanged (the benchmark's baseline)",
+    )
+    run.set_defaults(handler=_run)
+
+    topics = commands.add_parser("topics", help="create the worker's topics when missing")
+    topics.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
+    topics.set_defaults(handler=_topics)
+
+    feed = commands.add_parser(
+        "feed",
+        help="send raw articles (files, folders, JSONL, stdin) to the raw topic",
+        description="Send raw articles to Kafka with acks=all and idempotence.",
+    )
+    feed.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    feed.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
+    feed.add_argument("--topic", help="default: the raw topic setting (articles.raw)")
+    feed.add_argument("--rate", type=float, help="at most N messages per second")
+    feed.add_argument("--repeat", type=int, default=1, help="send everything N times")
+    feed.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
+    feed.set_defaults(handler=_feed)
 
     bench = commands.add_parser(
         "bench",

@@ -71,8 +71,10 @@ def test_paragraphs_are_kept_and_lines_trimmed() -> None:
 
 
 def test_html_entities_and_tags() -> None:
-    text, report = normalize_text("<p>Modi&nbsp;&amp; Shah&#8217;s &quot;plan&quot; &#2325;&#x93c;</p><br>x")
-    assert text == "Modi & Shah’s \"plan\" क़\n\nx"
+    text, report = normalize_text(
+        "<p>Modi&nbsp;&amp; Shah&#8217;s &quot;plan&quot; &#2325;&#x93c;</p><br>x"
+    )
+    assert text == 'Modi & Shah’s "plan" क़\n\nx'
     assert report.changes["html_entities_unescaped"] == 7
     assert report.changes["html_tags_removed"] == 3
     assert norm("&amp;amp;lt;") == "<"
@@ -135,8 +137,8 @@ def _conformance_lines() -> list[list[str]]:
         pytest.skip("NormalizationTest.txt not installed (Debian package unicode-data)")
     raw = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
     rows = []
-    for line in raw.decode("utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw_line in raw.decode("utf-8").splitlines():
+        line = raw_line.split("#", 1)[0].strip()
         if not line or line.startswith("@"):
             continue
         columns = ["".join(chr(int(cp, 16)) for cp in col.split()) for col in line.split(";")[:5]]

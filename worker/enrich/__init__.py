@@ -22,7 +22,15 @@ from worker.enrich.errors import REASONS, Rejection
 if TYPE_CHECKING:
     from worker.enrich.pipeline import SCHEMA_VERSION, Enriched, Enricher, enrich, load_gazetteer
 
-__all__ = ["REASONS", "SCHEMA_VERSION", "Enriched", "Enricher", "Rejection", "enrich", "load_gazetteer"]
+__all__ = [
+    "REASONS",
+    "SCHEMA_VERSION",
+    "Enriched",
+    "Enricher",
+    "Rejection",
+    "enrich",
+    "load_gazetteer",
+]
 
 
 def __getattr__(name: str) -> Any:

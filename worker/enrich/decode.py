@@ -59,7 +59,7 @@ def decode(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> RawArticle |
     if size > max_bytes:
         return Rejection(errors.TOO_LARGE, f"{size} bytes, limit {max_bytes}")
     if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM):]
+        data = data[len(_UTF8_BOM) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,16 +8,19 @@ so that two unrelated Hindi stories do not look alike merely for sharing ``เคนเฅ
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection
 
 SIMHASH_BITS = 64
 # Each feature's 64 bits are spread into 64 counters of _LANE bits in one Python int, so
-# summing features is one big-int addition each instead of 64 Python operations.
+# summing features is one big-int addition each instead of 64 Python operations. A lane
+# holds weights up to 2**24, far more words than the 1 MiB input limit allows.
 _LANE = 24
 _LANE_MASK = (1 << _LANE) - 1
-_MAX_FEATURES = _LANE_MASK
 _BYTE_SPREAD = [
-    [sum(1 << ((8 * pos + bit) * _LANE) for bit in range(8) if value >> bit & 1) for value in range(256)]
+    [
+        sum(1 << ((8 * pos + bit) * _LANE) for bit in range(8) if value >> bit & 1)
+        for value in range(256)
+    ]
     for pos in range(8)
 ]
 _SPREAD_CACHE: dict[str, int] = {}
@@ -40,15 +43,16 @@ def _spread(feature: str) -> int:
     return spread
 
 
-def simhash(features: Iterable[str]) -> str:
-    """64-bit simhash of ``features`` (each weighted by its count) as 16 hex digits."""
-    total = 0
-    count = 0
-    for feature in features:
-        total += _spread(feature)
-        count += 1
-        if count == _MAX_FEATURES:
-            break
+def simhash(features: Collection[str]) -> str:
+    """64-bit simhash of a set of ``features`` (each weighs one) as 16 hex digits.
+
+    Presence, not frequency: a word repeated in one paragraph does not outweigh the rest,
+    and the sum runs in C.
+    """
+    cache = _SPREAD_CACHE
+    spreads = [cache.get(f) or _spread(f) for f in features]
+    total = sum(spreads)
+    count = len(spreads)
     value = 0
     for bit in range(SIMHASH_BITS):
         if 2 * (total >> (bit * _LANE) & _LANE_MASK) > count:

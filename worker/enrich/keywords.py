@@ -33,15 +33,15 @@ STOPWORDS = STOPWORDS | {w.capitalize() for w in STOPWORDS if w.isascii()}
 KEYWORDS_MAX = 10
 
 
-def content_words(tokens: list[str]) -> list[str]:
-    """Tokens that carry topic: not grammar words, not single letters."""
-    return [t for t in tokens if t not in STOPWORDS and len(t) > 1]
+def keywords(counts: Counter[str], limit: int = KEYWORDS_MAX) -> list[str]:
+    """The ``limit`` most frequent content words, seen at least twice; ties in order of first use.
 
-
-def keywords(content: list[str], limit: int = KEYWORDS_MAX) -> list[str]:
-    """The ``limit`` most frequent content words (ties in order of first use), seen twice+.
-
-    ``content`` is the output of :func:`content_words`; numbers are not keywords.
+    Content words are tokens that are not grammar words, numbers or single letters.
     """
-    ranked = Counter(content).most_common(limit + 10)
-    return [word for word, n in ranked if n > 1 and not word.isdigit()][:limit]
+    out: list[str] = []
+    for word, n in counts.most_common():  # a stable sort: ties keep first-use order
+        if n < 2 or len(out) == limit:
+            break
+        if word not in STOPWORDS and len(word) > 1 and not word.isdigit():
+            out.append(word)
+    return out

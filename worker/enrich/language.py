@@ -9,80 +9,222 @@ those words separates them reliably on article-length text. No model, no downloa
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-# ISO 15924 code -> regex class of its letters and marks.
-_SCRIPT_RANGES: dict[str, str] = {
-    "Deva": "\u0900-\u097f\ua8e0-\ua8ff",
-    "Latn": "A-Za-z\u00c0-\u024f\u1e00-\u1eff",
-    "Arab": "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff",
-    "Beng": "\u0980-\u09ff",
-    "Guru": "\u0a00-\u0a7f",
-    "Gujr": "\u0a80-\u0aff",
-    "Orya": "\u0b00-\u0b7f",
-    "Taml": "\u0b80-\u0bff",
-    "Telu": "\u0c00-\u0c7f",
-    "Knda": "\u0c80-\u0cff",
-    "Mlym": "\u0d00-\u0d7f",
-    "Cyrl": "\u0400-\u04ff",
+# Scripts by 128-code-point block: block id = code point >> 7 (U+0900 -> 0x12).
+_SCRIPT_BLOCKS: dict[str, tuple[int, ...]] = {
+    "Deva": (0x12,), "Beng": (0x13,), "Guru": (0x14,), "Gujr": (0x15,), "Orya": (0x16,),
+    "Taml": (0x17,), "Telu": (0x18,), "Knda": (0x19,), "Mlym": (0x1A,),
+    "Arab": (0x0C, 0x0D), "Cyrl": (0x08, 0x09),
 }
+# The punctuation of those blocks that running text is full of (sentence and clause
+# marks); digits are rarer and are left in the count.
+_NON_LETTERS = {"Deva": ("\u0964", "\u0965"), "Beng": ("\u0964",), "Arab": ("\u060c", "\u06d4", "\u061f")}
+# High byte of a UTF-16 code unit, doubled; 0xFE for the upper half of the BMP and for
+# surrogates, so that adding the low byte's top bit below never carries.
+_DOUBLE_HIGH = bytes(2 * b if b < 0x80 else 0xFE for b in range(256))
+_TOP_BIT = bytes(b >> 7 for b in range(256))
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalpha())
+_LATIN_EXTENDED = re.compile("[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
 
 
-def _script_table() -> list[str | None]:
-    """A ``str.translate`` table from each BMP code point to a one-letter script tag.
+def _block_ids(text: str) -> bytes:
+    """One byte per UTF-16 code unit of ``text``: its 128-code-point block (code point >> 7).
 
-    One C-level translate and a ``count`` per script is several times faster than a
-    regex scan per script; letters of unlisted scripts get the tag ``?``.
+    Computed with C-level byte operations: the high bytes doubled plus the low bytes' top
+    bits, added as two big integers (no byte carries into its neighbour). Blocks from
+    U+8000 up read as 0xFE/0xFF, which no script here uses.
     """
-    table: list[str | None] = [None] * 0x10000
-    for cp in range(0x10000):
-        if unicodedata.category(chr(cp)).startswith("L"):
-            table[cp] = "?"
-    for tag, chars in zip(_TAGS, _SCRIPT_RANGES.values(), strict=True):
-        for piece in re.findall(r".-.|.", chars):
-            lo, hi = (piece[0], piece[2]) if len(piece) == 3 else (piece, piece)
-            for cp in range(ord(lo), ord(hi) + 1):
-                table[cp] = tag
-    return table
+    units = text.encode("utf-16-be", "surrogatepass")
+    high = units[0::2].translate(_DOUBLE_HIGH)
+    low = units[1::2].translate(_TOP_BIT)
+    total = int.from_bytes(high, "big") + int.from_bytes(low, "big")
+    return total.to_bytes(len(high), "big")
 
-
-_TAGS = "abcdefghijkl"[: len(_SCRIPT_RANGES)]
-_SCRIPT_TABLE = _script_table()
 
 # The one language a script implies when it is used for one language in Indian news.
 _SCRIPT_LANGUAGE = {
-    "Beng": "bn", "Guru": "pa", "Gujr": "gu", "Orya": "or", "Taml": "ta", "Telu": "te",
-    "Knda": "kn", "Mlym": "ml", "Cyrl": "ru",
+    "Beng": "bn",
+    "Guru": "pa",
+    "Gujr": "gu",
+    "Orya": "or",
+    "Taml": "ta",
+    "Telu": "te",
+    "Knda": "kn",
+    "Mlym": "ml",
+    "Cyrl": "ru",
 }
 
 # Frequent grammar words that are specific to one language of a script.
 _MARKERS: dict[str, dict[str, frozenset[str]]] = {
     "Deva": {
         "hi": frozenset(
-            "है हैं था थी थे में की के का को से ने और कि यह वह भी पर लिए गया गई किया कहा "
-            "रहा रही रहे हुए हुआ होगा करने इस उस जो तो नहीं साथ बाद".split()
+            [
+                "है",
+                "हैं",
+                "था",
+                "थी",
+                "थे",
+                "में",
+                "की",
+                "के",
+                "का",
+                "को",
+                "से",
+                "ने",
+                "और",
+                "कि",
+                "यह",
+                "वह",
+                "भी",
+                "पर",
+                "लिए",
+                "गया",
+                "गई",
+                "किया",
+                "कहा",
+                "रहा",
+                "रही",
+                "रहे",
+                "हुए",
+                "हुआ",
+                "होगा",
+                "करने",
+                "इस",
+                "उस",
+                "जो",
+                "तो",
+                "नहीं",
+                "साथ",
+                "बाद",
+            ]
         ),
         "mr": frozenset(
-            "आहे आहेत होते होता होती आणि या व की च्या मध्ये केले केली करण्यात त्यांनी "
-            "यांनी झाली झाला असे अशी हे ते नाही आले आली साठी म्हणून पण तर".split()
+            [
+                "आहे",
+                "आहेत",
+                "होते",
+                "होता",
+                "होती",
+                "आणि",
+                "या",
+                "व",
+                "की",
+                "च्या",
+                "मध्ये",
+                "केले",
+                "केली",
+                "करण्यात",
+                "त्यांनी",
+                "यांनी",
+                "झाली",
+                "झाला",
+                "असे",
+                "अशी",
+                "हे",
+                "ते",
+                "नाही",
+                "आले",
+                "आली",
+                "साठी",
+                "म्हणून",
+                "पण",
+                "तर",
+            ]
         ),
         "ne": frozenset(
-            "छ छन् हो र मा लाई पनि गरेको भएको थियो हुन्छ गर्न भने गरे गर्ने छैन "
-            "रहेको बताए उनले तथा अनुसार गरेका भएका हुने यो त्यो".split()
+            [
+                "छ",
+                "छन्",
+                "हो",
+                "र",
+                "मा",
+                "लाई",
+                "पनि",
+                "गरेको",
+                "भएको",
+                "थियो",
+                "हुन्छ",
+                "गर्न",
+                "भने",
+                "गरे",
+                "गर्ने",
+                "छैन",
+                "रहेको",
+                "बताए",
+                "उनले",
+                "तथा",
+                "अनुसार",
+                "गरेका",
+                "भएका",
+                "हुने",
+                "यो",
+                "त्यो",
+            ]
         ),
     },
     "Arab": {
         "ur": frozenset(
-            "ہے ہیں کے کی کا میں اور سے نے کو کہ یہ وہ بھی پر لیے گیا گئی تھا تھے ہو".split()
+            [
+                "ہے",
+                "ہیں",
+                "کے",
+                "کی",
+                "کا",
+                "میں",
+                "اور",
+                "سے",
+                "نے",
+                "کو",
+                "کہ",
+                "یہ",
+                "وہ",
+                "بھی",
+                "پر",
+                "لیے",
+                "گیا",
+                "گئی",
+                "تھا",
+                "تھے",
+                "ہو",
+            ]
         ),
-        "ar": frozenset("في من على إلى التي الذي أن عن مع هذا هذه كان".split()),
-        "fa": frozenset("است این آن را با برای که شد می‌شود بود".split()),
+        "ar": frozenset(
+            ["في", "من", "على", "إلى", "التي", "الذي", "أن", "عن", "مع", "هذا", "هذه", "كان"]
+        ),
+        "fa": frozenset(["است", "این", "آن", "را", "با", "برای", "که", "شد", "می\u200cشود", "بود"]),
     },
     "Latn": {
         "en": frozenset(
-            "the and of to in is was for on that with by as at from has have said "
-            "are be will it its an this which".split()
+            [
+                "the",
+                "and",
+                "of",
+                "to",
+                "in",
+                "is",
+                "was",
+                "for",
+                "on",
+                "that",
+                "with",
+                "by",
+                "as",
+                "at",
+                "from",
+                "has",
+                "have",
+                "said",
+                "are",
+                "be",
+                "will",
+                "it",
+                "its",
+                "an",
+                "this",
+                "which",
+            ]
         ),
     },
 }
@@ -100,17 +242,22 @@ class Language:
 def script_shares(text: str) -> dict[str, float]:
     """Share of each ISO 15924 script among the letters of ``text``, largest first.
 
+    Letters and marks are counted; digits and punctuation of a script's block are not.
     Scripts under 0.5% are left out; the shares are rounded to 3 decimals.
     """
-    tags = text.translate(_SCRIPT_TABLE)
+    blocks = _block_ids(text)
     counts: dict[str, int] = {}
-    for tag, code in zip(_TAGS, _SCRIPT_RANGES, strict=True):
-        n = tags.count(tag)
-        if n:
+    for code, ids in _SCRIPT_BLOCKS.items():
+        n = sum(map(blocks.count, ids))
+        if n and code in _NON_LETTERS:
+            n -= sum(text.count(ch) for ch in _NON_LETTERS[code])
+        if n > 0:
             counts[code] = n
-    other = tags.count("?")
-    if other:
-        counts["Zyyy"] = other  # letters of scripts not listed above
+    latin = len(text.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTER))
+    if any(map(blocks.count, (1, 2, 3, 4))):  # U+0080-U+024F: accented Latin letters
+        latin += len(_LATIN_EXTENDED.findall(text))
+    if latin:
+        counts["Latn"] = latin
     total = sum(counts.values())
     if not total:
         return {}
@@ -119,9 +266,11 @@ def script_shares(text: str) -> dict[str, float]:
 
 
 def detect_language(
-    tokens: list[str], scripts: dict[str, float], hint: str | None = None
+    counts: Mapping[str, int], scripts: dict[str, float], hint: str | None = None
 ) -> Language:
-    """Identify the language from word ``tokens`` and ``scripts`` (see :func:`script_shares`).
+    """Identify the language from word ``counts`` and ``scripts`` (see :func:`script_shares`).
+
+    ``counts`` maps each word token of the text to how often it occurs.
 
     ``hint`` (the producer's ``language`` field) only settles a tie or an unknown script.
     """
@@ -135,7 +284,7 @@ def detect_language(
             return Language(hint or "und", 0.3 if hint else 0.0)
         return Language(code, round(min(1.0, 0.5 + share / 2), 2))
 
-    hits = {lang: sum(map(words.__contains__, tokens)) for lang, words in markers.items()}
+    hits = {lang: sum(map(counts.__getitem__, counts.keys() & words)) for lang, words in markers.items()}
     ranked = sorted(hits.items(), key=lambda kv: -kv[1])
     best, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0

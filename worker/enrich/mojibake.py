@@ -14,8 +14,7 @@ import re
 
 _CP1252_EXTRA = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
 _CP1252_TO_BYTE: dict[str, int] = {
-    ch: b for b in range(0x80, 0xA0)
-    if (ch := bytes([b]).decode("cp1252", errors="ignore"))
+    ch: b for b in range(0x80, 0xA0) if (ch := bytes([b]).decode("cp1252", errors="ignore"))
 }
 # A character that stands for one byte 0x80-0xBF (a UTF-8 continuation byte).
 _CONT = f"[\u0080-\u00bf{_CP1252_EXTRA}\ufffd]"
@@ -85,11 +84,12 @@ def _decode_run(run: str, before: str, after: str) -> tuple[str, int] | None:
                 return None
             seq = [*seq, None]
         if None in seq:
-            if size != 3 or (lead, seq[0]) not in _GUESSABLE or seq[1] is not None:
+            first = seq[0]
+            if size != 3 or first is None or (lead, first) not in _GUESSABLE or seq[1] is not None:
                 return None
             prev = pieces[-1][-1:] if pieces else before
             nxt = after if i >= len(raw) else _peek(raw, i)
-            seq = [seq[0], _guess(lead, seq[0], prev, nxt)]
+            seq = [first, _guess(lead, first, prev, nxt)]
             guessed += 1
         try:
             pieces.append(bytes([lead, *seq]).decode("utf-8"))  # type: ignore[list-item]
@@ -109,18 +109,38 @@ def _peek(raw: list[int | None], i: int) -> str:
         return ""
 
 
+# cp1252's extra characters back to the Latin-1 character of the same byte, so that
+# ``translate`` + ``encode("latin-1")`` recovers the original bytes in C.
+_TO_LATIN1 = str.maketrans({ch: chr(b) for ch, b in _CP1252_TO_BYTE.items()})
+
+
+def _decode_fast(run: str) -> str | None:
+    """Decode a run whose every byte survived (the common, lossless case), or None."""
+    try:
+        return run.translate(_TO_LATIN1).encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+
+
 def repair_mojibake(text: str) -> tuple[str, int, int]:
     """Repair UTF-8-as-cp1252/Latin-1 runs in ``text``.
 
     Returns the text, the number of runs repaired, and the number of lost bytes guessed
     (non-zero means the repair is lossy and must be flagged).
     """
+    whole = _decode_fast(text)  # a wholly mis-decoded article, in one step
+    if whole is not None and whole != text:
+        return whole, len(_RUN.findall(text)), 0
     repaired = 0
     guessed = 0
 
     def fix(match: re.Match[str]) -> str:
         nonlocal repaired, guessed
         start, end = match.span()
+        fast = _decode_fast(match.group())
+        if fast is not None:
+            repaired += 1
+            return fast
         before = text[start - 1] if start else ""
         after = text[end] if end < len(text) else ""
         decoded = _decode_run(match.group(), before, after)

@@ -7,6 +7,7 @@ keywords, fingerprints) -> record. Pure code: no Kafka, no I/O after constructio
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import os
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from worker.enrich.decode import DEFAULT_MAX_BYTES, RawArticle, decode
 from worker.enrich.entities import Gazetteer
 from worker.enrich.errors import Rejection
 from worker.enrich.fingerprint import content_hash, simhash
-from worker.enrich.keywords import content_words, keywords
+from worker.enrich.keywords import STOPWORDS, keywords
 from worker.enrich.language import detect_language, script_shares
 from worker.enrich.normalize import NormalizationReport, matching_key, normalize_text
 from worker.enrich.numbers import extract_numbers
@@ -34,6 +35,8 @@ WORDS_PER_MINUTE = 200
 _SENTENCE_END = re.compile(r"[।॥.?!۔؟]+[\"'”’)]*(?=\s|$)")
 _TERMINATED = re.compile(r"[।॥.?!۔؟][\"'”’)]*$")
 _TOPIC_MIN_WORDS = 3
+_STOPWORD_KEYS = frozenset({matching_key(w) for w in STOPWORDS} | {""})
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +98,26 @@ def _article_id(article: RawArticle, url: str | None, body_hash: str) -> str:
     return "sha256-" + body_hash[:32]
 
 
-def _count_sentences(blocks: list[str]) -> int:
-    return sum(
-        len(_SENTENCE_END.findall(b)) + (0 if _TERMINATED.search(b) else 1) for b in blocks
-    )
+def _language_hint(value: str | None) -> str | None:
+    """``hi``, ``hi-IN`` or ``HI`` give ``hi``; anything that is not an ISO 639-1 code, None."""
+    if not value:
+        return None
+    match = _LANGUAGE_TAG.fullmatch(value.strip())
+    return match.group(1).lower() if match else None
+
+
+def _simhash(counts: Counter[str]) -> str:
+    """Simhash of the body's content words under the matching key.
+
+    Keyed, so spelling variants count as one word; grammar words are left out, so that
+    unrelated stories in one language do not look alike.
+    """
+    return simhash(set(matching_key(" ".join(counts)).split(" ")) - _STOPWORD_KEYS)
+
+
+def _count_sentences(body: str, blocks: list[str]) -> int:
+    """Sentence ends, plus blocks (subheadings, unterminated paragraphs) that lack one."""
+    return len(_SENTENCE_END.findall(body)) + sum(not _TERMINATED.search(b) for b in blocks)
 
 
 def _build_record(
@@ -107,10 +126,9 @@ def _build_record(
     structure = parse_structure(text)
     body = structure.body or text
     tokens = tokenize(body)
-    content = content_words(tokens)
-    scripts = script_shares(body)
-    hint = article.language.strip().lower()[:2] if article.language else None
-    language = detect_language(tokens, scripts, hint)
+    counts = Counter(tokens)
+    scripts = script_shares(text)  # the whole text: leads and teasers show the mix too
+    language = detect_language(counts, scripts, _language_hint(article.language))
 
     title = _clean(article.title, report)
     source = _clean(article.source, report) or structure.source
@@ -123,7 +141,11 @@ def _build_record(
     published = article.published_at
     dates = extract_dates(text, published.date() if published else None)
     numbers = extract_numbers(text, [(d.start, d.end) for d in dates])
-    entities = gazetteer.find(text)
+    # Entities of the whole text (a teaser names real people), passage by passage.
+    passages: list[str] = [*tokenize(structure.lead), "", *tokens]
+    for headline in structure.related_headlines:
+        passages += ["", *tokenize(headline)]
+    entities = gazetteer.find_tokens(passages)
     body_hash = content_hash(body)
     kept_blocks = [*structure.paragraphs, *structure.subheadings]
     words = len(tokens)
@@ -145,16 +167,16 @@ def _build_record(
         "dates": [{"text": d.text, "value": d.value, "granularity": d.granularity} for d in dates],
         "entities": [e.as_dict() for e in entities],
         "numbers": [{"text": n.text, "value": n.value, "unit": n.unit} for n in numbers],
-        "keywords": keywords(content),
+        "keywords": keywords(counts),
         "stats": {
             "chars": len(body),
             "words": words,
-            "sentences": _count_sentences(kept_blocks) if kept_blocks else 1,
+            "sentences": max(1, _count_sentences(body, kept_blocks)),
             "paragraphs": len(structure.paragraphs) or 1,
             "reading_time_seconds": round(words * 60 / WORDS_PER_MINUTE),
         },
         "content_hash": body_hash,
-        "simhash": simhash(matching_key(" ".join(content)).split()),
+        "simhash": _simhash(counts),
         "normalization": report.as_dict(),
         "input": {"form": article.form, "bytes": article.size},
         "extra": article.extra,
@@ -170,4 +192,3 @@ def enrich(raw: bytes | str) -> Enriched | Rejection:
     if _default is None:
         _default = Enricher()
     return _default.enrich(raw)
-

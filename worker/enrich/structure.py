@@ -26,9 +26,7 @@ _TEASER_LABEL = re.compile(
     r"हे (?:पण|ही) वाचा|अधिक वाचा|यो पनि पढ्नुहोस्|यो पनि पढ्नुस्|یہ بھی پڑھیں|مزید پڑھیں|আরও পড়ুন|"
     r"also read|read also|read more|must read|related|recommended stories|watch"
 )
-_TEASER_PREFIX = re.compile(
-    rf"^(?:{_TEASER_LABEL.pattern})\s*[:：\-–—|]\s*", re.IGNORECASE
-)
+_TEASER_PREFIX = re.compile(rf"^(?:{_TEASER_LABEL.pattern})\s*[:：\-–—|]\s*", re.IGNORECASE)
 _TEASER_LABEL_ONLY = re.compile(rf"^(?:{_TEASER_LABEL.pattern})\s*[:：\-–—|]?$", re.IGNORECASE)
 # Prose sentences end with a danda, full stop, Urdu full stop, or a quote after one.
 _PROSE_END = re.compile(r"[।॥.۔…][\"'”’)\]]*$")
@@ -48,6 +46,7 @@ class Structure:
     paragraphs: list[str] = field(default_factory=list)
     subheadings: list[str] = field(default_factory=list)
     related_headlines: list[str] = field(default_factory=list)
+    lead: str = ""  # the text the lead took from the first block
     source: str | None = None
     source_alias: str | None = None
     dateline: str | None = None
@@ -100,9 +99,9 @@ def parse_structure(text: str) -> Structure:
                         out.related_headlines.append(stripped)
                 else:
                     story_lines.append(line)
-            block = "\n".join(story_lines)
-            if not block:
+            if not story_lines:
                 continue
+            block = "\n".join(story_lines)  # noqa: PLW2901 - the block without its teasers
         if index > 0 and "\n" not in block and not _PROSE_END.search(block):
             short = _words(block) <= SUBHEADING_MAX_WORDS and len(block) <= SUBHEADING_MAX_CHARS
             if short and index < last and not _HEADLINE_END.search(block):
@@ -124,11 +123,13 @@ def _take_lead(block: str, out: Structure) -> str:
         out.source = match["source"].strip()
         out.source_alias = match["alias"].strip()
         out.dateline = match["dateline"].strip()
-        return block[match.end():]
+        out.lead = block[: match.end()]
+        return block[match.end() :]
     match = _DATELINE_ONLY.match(block)
     if match and _words(match["dateline"]) <= 5:
         out.dateline = match["dateline"].strip()
-        return block[match.end():]
+        out.lead = block[: match.end()]
+        return block[match.end() :]
     return block
 
 

@@ -1,0 +1,44 @@
+# One entry point for people and CI. Everything installs itself on a fresh machine:
+# the virtual environment, the Python packages, and the Debian packages the tests use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := unicode-data kcat
+
+.PHONY: demo test test-unit bench lint system-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# unicode-data: Unicode's NormalizationTest.txt for the conformance test; kcat: an
+# independent Kafka client for the integration tests.
+system-deps:
+	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "installing Debian packages: $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); }
+
+## demo: enrich the seed articles offline and show the user's seed as an enriched record
+demo: $(VENV)/.installed
+	@mkdir -p .run
+	$(VENV)/bin/article-worker enrich seeds/ > .run/enriched.jsonl
+	@echo "wrote $$(wc -l < .run/enriched.jsonl) enriched records to .run/enriched.jsonl; the first:"
+	@head -n 1 .run/enriched.jsonl | $(PY) -m json.tool --no-ensure-ascii
+
+## test: the whole test suite (README's test command; .ci/run calls it)
+test: $(VENV)/.installed system-deps
+	$(PY) -m pytest
+
+## bench: articles per second of the enrichment core on one core, beside baselines
+bench: $(VENV)/.installed
+	$(VENV)/bin/article-worker bench seeds/
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check worker tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,52 @@
+"""Language and script identification."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from worker.enrich.language import detect_language, script_shares
+from worker.enrich.tokens import tokenize
+
+
+def detect(text: str, hint: str | None = None) -> str:
+    return detect_language(Counter(tokenize(text)), script_shares(text), hint).code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("सरकार ने कहा है कि बजट में किसानों के लिए नई योजना शुरू की जाएगी और यह जल्द लागू होगी।", "hi"),
+        ("सरकारने सांगितले की अर्थसंकल्पात शेतकऱ्यांसाठी नवीन योजना आहे आणि ती लवकरच लागू होणार आहे.", "mr"),
+        ("सरकारले बजेटमा किसानका लागि नयाँ योजना ल्याएको छ र यो चाँडै लागू हुनेछ भने पनि बताए।", "ne"),
+        (
+            "حکومت نے کہا ہے کہ بجٹ میں کسانوں کے لیے نئی اسکیم شروع کی جائے گی اور یہ جلد نافذ ہوگی۔",
+            "ur",
+        ),
+        ("সরকার বলেছে যে বাজেটে কৃষকদের জন্য একটি নতুন প্রকল্প চালু করা হবে।", "bn"),
+        (
+            "The government said the budget will include a new scheme for farmers and it is coming soon.",
+            "en",
+        ),
+    ],
+)
+def test_languages(text: str, code: str) -> None:
+    assert detect(text) == code
+
+
+def test_hindi_with_english_words_is_hindi_with_latin_share() -> None:
+    text = "चुनाव जीतते ही Trump को आया White House से बुलावा, जानें क्यों मिलेंगे Biden से।"
+    shares = script_shares(text)
+    assert detect(text) == "hi"
+    assert set(shares) == {"Deva", "Latn"}
+    assert 0.2 < shares["Latn"] < 0.5
+    assert abs(sum(shares.values()) - 1) < 0.01
+
+
+def test_confidence_and_unknown() -> None:
+    strong = detect_language(Counter(tokenize("यह है और वह है, उस में भी है।" * 5)), {"Deva": 1.0})
+    weak = detect_language(Counter(tokenize("नमस्ते")), {"Deva": 1.0})
+    assert strong.confidence > weak.confidence
+    assert detect_language({}, {}).code == "und"
+    assert detect_language({}, {}, hint="hi").code == "hi"

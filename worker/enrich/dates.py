@@ -1,0 +1,472 @@
+"""Calendar dates in Hindi, Marathi, Nepali, Urdu, Bengali and English news text.
+
+Only explicit forms are reported: a month name (alone, with a day, with a year), a day
+and month led or followed by a weekday, ISO ``2025-03-03``, day-first ``03/03/2025``, and
+a year next to a word that makes it one (``साल 2022``, ``2022 में``, ``in 2022``). Ordinary
+words are never dates; month words that are also other words (``मार्च`` a protest march,
+English ``May``, Marathi ``मे``) count only with a day or a year.
+
+A yearless date takes its year from the publication date; else from a weekday, which
+agrees with only some years; else from the largest explicit year in the text. With none
+of these it is left out, so the output does not depend on the clock unless a weekday is
+the only clue (see :func:`extract_dates`).
+
+The text is scanned once by one compiled regex (see "the scanner" below for why it has
+this shape). Word boundaries are explicit lookarounds over letters, digits and combining
+marks, since ``\\b`` does not hold for Devanagari.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from worker.enrich.tokens import WORD_CHARS
+
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+__all__ = ["DIGITS", "DateMention", "extract_dates", "fold", "gated_pattern",
+           "keyword_pattern", "scan_copy"]
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    """One date in a text.
+
+    Attributes:
+        text: the exact span, with a leading or trailing weekday and its parentheses when
+            present (``"शनिवार (9 नवंबर)"``); for a cued year, only the year's digits.
+        value: ``"YYYY-MM-DD"``, ``"YYYY-MM"`` or ``"YYYY"``, as ``granularity`` says.
+        granularity: ``"day"``, ``"month"`` or ``"year"``.
+        start, end: ``text == source[start:end]``.
+    """
+
+    text: str
+    value: str
+    granularity: str
+    start: int
+    end: int
+
+
+# --- spelling-tolerant keyword patterns (shared with worker.enrich.numbers) -------------
+
+# In NFC text a nukta follows only these consonants: the precomposed ऩ ऱ ऴ stay composed,
+# and the other nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़, Bengali ড় ঢ় য়) are decomposed.
+_NUKTA_AFTER = {**dict.fromkeys("कखगजडढफय", "\u093c"), **dict.fromkeys("ডঢয", "\u09bc")}
+# Urdu is typed with Arabic keyboard letters as often as with the Urdu ones.
+_ARABIC_VARIANTS = {"ی": "ییى", "ک": "کك", "ہ": "ہه"}
+_FOLD = str.maketrans({"\u093c": None, "\u09bc": None, "\u0901": "\u0902", "\u200c": None,
+                       "\u200d": None, "ي": "ی", "ى": "ی", "ك": "ک", "ه": "ہ"})
+
+
+def fold(word: str) -> str:
+    """The lookup key of a matched word: no nukta or joiners, chandrabindu as anusvara,
+    Arabic letter variants as the Urdu ones, lower case."""
+    return word.translate(_FOLD).lower()
+
+
+def _units(word: str) -> list[str]:
+    """Split ``word`` into regex atoms that also match its variant spellings."""
+    units: list[str] = []
+    for ch in unicodedata.normalize("NFC", word):
+        if ch in "\u093c\u09bc":
+            continue  # written or not, the consonant's unit makes it optional
+        if ch in _NUKTA_AFTER:
+            units.append(ch + _NUKTA_AFTER[ch] + "?")
+        elif ch in "\u0901\u0902":
+            units.append("[\u0901\u0902]")
+        elif ch in "\u094d\u09cd":
+            units.append(ch + "[\u200c\u200d]?")  # a virama may carry a joiner
+        elif ch in _ARABIC_VARIANTS:
+            units.append(f"[{_ARABIC_VARIANTS[ch]}]")
+        else:
+            units.append(re.escape(ch))
+    return units
+
+
+def _trie(words: Iterable[list[str]]) -> dict[str, Any]:
+    trie: dict[str, Any] = {}
+    for units in words:
+        node = trie
+        for unit in units:
+            node = node.setdefault(unit, {})
+        node[""] = {}  # end of a word
+    return trie
+
+
+def _emit(node: dict[str, Any]) -> str:
+    alternatives = [unit + _emit(child) for unit, child in sorted(node.items()) if unit]
+    if not alternatives:
+        return ""
+    body = "|".join(alternatives)
+    if "" in node:
+        return f"(?:{body})?"
+    return body if len(alternatives) == 1 else f"(?:{body})"
+
+
+def keyword_pattern(words: Iterable[str]) -> str:
+    """Compile ``words`` into one regex alternation shaped as a trie, in a group.
+
+    A nukta is optional after the consonants that take one, chandrabindu and anusvara are
+    interchangeable, a virama may carry a joiner, and Arabic and Urdu letter variants
+    match each other. The result has no boundaries and no capturing groups; with a
+    boundary after it, the longest word wins.
+    """
+    pattern = _emit(_trie(_units(w) for w in words))
+    return pattern if pattern.startswith("(?:") else f"(?:{pattern})"
+
+
+def gated_pattern(words: Iterable[str]) -> str:
+    """Like :func:`keyword_pattern`, but bare alternatives shaped for a scanning regex.
+
+    The engine tries every alternative at every candidate position, so their number is
+    what costs. Devanagari words form an exact trie, one alternative per first letter.
+    Each other script gets one alternative: a class of its first letters followed by the
+    trie of all its words' tails. That alternative also matches look-alikes (the first
+    letter of one word with the tail of another): callers must look matches up.
+    """
+    deva: list[str] = []
+    others: dict[str, list[str]] = {}
+    for word in words:
+        first = unicodedata.normalize("NFC", word)[0]
+        if "\u0900" <= first <= "\u097f":
+            deva.append(word)
+        else:
+            script = "bn" if "\u0980" <= first <= "\u09ff" else "ar" if first >= "\u0600" else "la"
+            others.setdefault(script, []).append(word)
+    trie = _trie(_units(w) for w in deva)
+    branches = [unit + _emit(child) for unit, child in sorted(trie.items())]
+    for group in others.values():
+        firsts = "".join(sorted({c for w in group for c in _ARABIC_VARIANTS.get(w[0], w[0])}))
+        branches.append(f"[{re.escape(firsts)}]{_emit(_trie(_units(w)[1:] for w in group))}")
+    return "|".join(branches)
+
+
+def _cased(words: Iterable[str]) -> list[str]:
+    """Latin words as written, in lower case and in upper case; others unchanged."""
+    return [v for w in words for v in ({w, w.lower(), w.upper()} if w.isascii() else (w,))]
+
+
+# --- vocabulary ----------------------------------------------------------------------------
+
+_MONTHS: tuple[tuple[str, ...], ...] = (
+    ("जनवरी", "जानेवारी", "جنوری", "জানুয়ারি", "জানুয়ারী", "January", "Jan"),
+    ("फ़रवरी", "फेब्रुवारी", "फेब्रुअरी", "فروری", "ফেব্রুয়ারি", "ফেব্রুয়ারী", "February", "Feb"),
+    ("मार्च", "مارچ", "মার্চ", "March", "Mar"),
+    ("अप्रैल", "अप्रेल", "एप्रिल", "अप्रिल", "اپریل", "এপ্রিল", "April", "Apr"),
+    ("मई", "मे", "مئی", "মে", "May"),
+    ("जून", "जुन", "جون", "জুন", "June", "Jun"),
+    ("जुलाई", "जुलै", "جولائی", "জুলাই", "July", "Jul"),
+    ("अगस्त", "ऑगस्ट", "अगस्ट", "اگست", "আগস্ট", "আগষ্ট", "অগাস্ট", "August", "Aug"),
+    ("सितंबर", "सितम्बर", "सप्टेंबर", "सेप्टेम्बर", "ستمبر", "সেপ্টেম্বর", "September", "Sept",
+     "Sep"),
+    ("अक्टूबर", "अक्तूबर", "ऑक्टोबर", "अक्टोबर", "اکتوبر", "অক্টোবর", "October", "Oct"),
+    ("नवंबर", "नवम्बर", "नोव्हेंबर", "नोभेम्बर", "نومبر", "নভেম্বর", "November", "Nov"),
+    ("दिसंबर", "दिसम्बर", "डिसेंबर", "डिसेम्बर", "دسمبر", "ডিসেম্বর", "December", "Dec"),
+)
+# Monday first, as datetime.date.weekday() counts.
+_WEEKDAYS: tuple[tuple[str, ...], ...] = (
+    ("सोमवार", "सोमबार", "پیر", "سوموار", "সোমবার", "Monday", "Mon"),
+    ("मंगलवार", "मंगळवार", "मङ्गलबार", "मंगलबार", "منگل", "মঙ্গলবার", "Tuesday", "Tues", "Tue"),
+    ("बुधवार", "बुधबार", "بدھ", "বুধবার", "Wednesday", "Wed"),
+    ("गुरुवार", "बृहस्पतिवार", "वीरवार", "बिहीबार", "جمعرات", "বৃহস্পতিবার", "Thursday", "Thurs",
+     "Thur", "Thu"),
+    ("शुक्रवार", "शुक्रबार", "جمعہ", "جمعے", "শুক্রবার", "Friday", "Fri"),
+    ("शनिवार", "शनिबार", "ہفتہ", "ہفتے", "শনিবার", "Saturday", "Sat"),
+    ("रविवार", "इतवार", "आइतबार", "اتوار", "রবিবার", "Sunday", "Sun"),
+)
+# Words before a 4-digit number that make it a year, and words after it. Not Hindi का/के
+# ("2000 के नोट" are banknotes), not से ("2000 से अधिक" is "more than 2000").
+_CUES_BEFORE = ("साल", "सन्", "सन", "वर्ष", "سال", "سن", "সাল", "in", "In", "since", "Since",
+                "year", "Year", "until", "Until", "till")
+_CUES_AFTER = ("में", "मध्ये", "साली", "میں", "সালে", "সালের", "সাল")
+# Month words that are also ordinary words: dates only with a day or a year. English
+# abbreviations are never taken alone either.
+_NOT_ALONE = frozenset(fold(w) for w in (
+    "मार्च", "مارچ", "মার্চ", "मे", "মে", "जुन", "May", "March", "Jan", "Feb", "Mar", "Apr",
+    "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"))
+# Marathi/Nepali मे is also Hindi में with the anusvara dropped, a common slip ("5 मे से
+# 3"): it counts only with a year.
+_NEEDS_YEAR = frozenset({fold("मे")})
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_KEYWORDS = _cased(w for words in (*_MONTHS, *_WEEKDAYS) for w in words)
+# folded keyword -> (is a month, month 1-12 or weekday 0-6, may stand alone, needs a year)
+_Keyword = tuple[bool, int, bool, bool]
+_KEYWORD_OF: dict[str, _Keyword] = {
+    **{fold(w): (False, n, False, False) for n, ws in enumerate(_WEEKDAYS) for w in _cased(ws)},
+    **{k: (True, n, k not in _NOT_ALONE, k in _NEEDS_YEAR)
+       for n, ws in enumerate(_MONTHS, 1) for k in map(fold, _cased(ws))},
+}
+# The spellings as listed, so that the usual match needs no folding. An English month in
+# lower case is not taken alone ("june" is a word more often than a month).
+_EXACT_OF: dict[str, _Keyword] = {
+    unicodedata.normalize("NFC", w): (m, n, alone and not (w.isascii() and w.islower()), y)
+    for w in _KEYWORDS for m, n, alone, y in [_KEYWORD_OF[fold(w)]]
+}
+
+# --- the scanner -----------------------------------------------------------------------------
+#
+# Speed drives the shape. The engine skips fast only to a literal first character, so the
+# scan runs over a copy of the text with a space in front and line breaks, "(" and opening
+# quotes turned into spaces: every date then starts right after a space. There a two-class
+# lookahead drops most words, and one alternation whose branches each begin with a literal
+# or a class rejects the rest in a few comparisons: a digit, the first letter of a
+# Devanagari keyword, or a gate for the keywords of another script. In the scan copy, "("
+# is a second space: "शनिवार (9 नवंबर)" reads "शनिवार  9 नवंबर)".
+
+_W = WORD_CHARS
+# Decimal digits of ASCII, Arabic-Indic, Urdu and the Indic scripts (Devanagari through
+# Malayalam): an explicit class is faster for the engine than \d, and int() reads them all.
+DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9" + "".join(
+    f"{chr(base)}-{chr(base + 9)}" for base in range(0x0966, 0x0D67, 0x80))
+_D = f"[{DIGITS}]"
+_END = f"(?![{_W}])"
+_NUM_END = f"(?![{_W}]|[.,]{_D})"  # no letter, mark or digit, no decimal or group goes on
+_ORD = "(?:st|nd|rd|th)?"
+_DOT = f"(?:(?<=[A-Za-z])\\.(?=,? {_D}))?"  # "Nov. 9": the dot only if more date follows
+_MONTH = keyword_pattern(_cased(w for ws in _MONTHS for w in ws))
+_WEEKDAY = keyword_pattern(_cased(w for ws in _WEEKDAYS for w in ws))
+_YEAR = f"{_D}{{4}}{_NUM_END}"
+# One lookbehind per cue word (each of fixed width), checked at the year's first digit.
+_CUE_BEHIND = "|".join(f"(?<=(?<![{_W}]){re.escape(c)} {_D})" for c in sorted(set(_CUES_BEFORE)))
+_DIGIT_LED = (  # the first digit is outside the groups, so that the branch starts with a class
+    f"{_D}(?:(?P<iy>{_D}{{3}})-(?P<im>{_D}{_D})-(?P<id>{_D}{_D})(?:(?=T{_D})|(?![{_W}]|[-/.]{_D}))"
+    f"|(?P<nd>{_D}?)(?P<ns>[-/.])(?P<nm>{_D}{_D}?)(?P=ns)(?P<ny>{_D}{{4}})(?![{_W}]|[-/.]{_D})"
+    f"|(?P<dd>{_D}?){_ORD}{_NUM_END} (?:of )?(?P<dm>{_MONTH}){_END}{_DOT}(?:[,،]? (?P<dy>{_YEAR}))?"
+    f"(?:  ?(?P<tw>{_WEEKDAY})\\)|[,،] (?P<tw2>{_WEEKDAY}){_END})?"
+    f"|(?:{_CUE_BEHIND})(?P<yb>{_D}{{3}}){_NUM_END}"
+    f"|(?P<ya>{_D}{{3}}){_NUM_END}(?= {keyword_pattern(_CUES_AFTER)}{_END})(?! मे[ंँ] से)"
+    ")(?P<dg>)")
+# After a weekday or month word: a weekday's date, day first ("शनिवार (9 नवंबर)", its
+# parenthesis closed) or month first ("Saturday, March 3, 2025"); or a month's day or year.
+_KEYWORD_REST = (
+    f"(?:(?<=[A-Za-z])\\.)?(?:(?:(?P<wp>  ?)|[,،]? )(?P<d>{_D}{_D}?){_ORD}{_NUM_END} (?:of )?"
+    f"(?P<m>{_MONTH}){_END}{_DOT}(?:[,،]? (?P<y>{_YEAR}))?(?(wp) ?\\))"
+    f"|[,،]? (?P<m3>{_MONTH}){_END}{_DOT} (?P<d3>{_D}{_D}?){_ORD}{_NUM_END}"
+    f"(?:[,،]? (?P<y3>{_YEAR}))?"
+    f"| (?P<d2>{_D}{_D}?){_ORD}{_NUM_END}(?:[,،]? (?P<y2>{_YEAR}))?|[,،]? (?P<y4>{_YEAR}))")
+_FIRSTS = {c for w in _KEYWORDS for c in _ARABIC_VARIANTS.get(w[0], w[0])}
+_SECONDS = {c for w in _KEYWORDS for c in _ARABIC_VARIANTS.get(fold(w)[1], fold(w)[1])}
+_SECONDS |= {c.upper() for c in _SECONDS} | set("\u093c\u09bc\u0901\u0902 -/.,")
+_FILTER = "".join(f"[{DIGITS}{re.escape(''.join(sorted(cs)))}]" for cs in (_FIRSTS, _SECONDS))
+_SCAN = re.compile(f" (?={_FILTER})(?:{_DIGIT_LED}|{gated_pattern(_KEYWORDS)})"
+                   f"(?(dg)|(?P<ke>){_END}{_KEYWORD_REST}?)")
+# Indexes into Match.groups() (group number - 1), which is faster than one call per group.
+(_IY, _IM, _ID, _ND, _NM, _NY, _DD, _DM, _DY, _TW, _TW2, _YB, _YA, _DAY, _MON, _YR, _M3, _D3,
+ _Y3, _D2, _Y2, _Y4) = (_SCAN.groupindex[n] - 1 for n in (
+    "iy", "im", "id", "nd", "nm", "ny", "dd", "dm", "dy", "tw", "tw2", "yb", "ya", "d", "m",
+    "y", "m3", "d3", "y3", "d2", "y2", "y4"))
+_AS_SPACE = ("\n", "(", "“", "‘", '"', "'")  # other spaces are already " " in normalized text
+_last_copy: tuple[str, str] = ("", " ")
+
+
+def scan_copy(text: str) -> str:
+    """The text as the scanners read it: a space in front, and line breaks, "(" and opening
+    quotes turned into spaces, so that offsets are the text's plus one."""
+    global _last_copy  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
+    last = _last_copy  # read once: another thread may swap the pair, never half of it
+    if last[0] is text:
+        return last[1]
+    scan = " " + text
+    for old in _AS_SPACE:
+        if old in scan:
+            scan = scan.replace(old, " ")
+    _last_copy = (text, scan)
+    return scan
+
+
+# A found date: [start, end, year, month, day, weekday] in text offsets; 0 (-1 for the
+# weekday) where unknown or absent. Plain lists: the hot path makes a few per article.
+_Found = list[int]
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    """Whether the day exists in the month (in any year when ``year`` is 0)."""
+    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month]:
+        return False
+    if not year:
+        return True
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return MIN_YEAR <= year <= MAX_YEAR and (leap or month != 2 or day != 29)
+
+
+def _keyword(word: str) -> _Keyword | None:
+    """What a matched keyword is; None for a look-alike let through by a script gate."""
+    found = _EXACT_OF.get(word)
+    return found if found is not None else _KEYWORD_OF.get(fold(word))
+
+
+def _day(span: tuple[int, int], day: str, word: str, year: str | None, weekday: int
+         ) -> _Found | None:
+    """A day-month(-year) date; None when the month word is not one or the date is invalid."""
+    kind = _keyword(word)
+    if kind is None or not kind[0] or (year is None and kind[3]):
+        return None
+    y = int(year) if year is not None else 0
+    if not _valid(y, kind[1], int(day)):
+        return None
+    return [span[0], span[1], y, kind[1], int(day), weekday]
+
+
+def _parse(m: re.Match[str], text: str) -> _Found | None:
+    """Turn one match on the scan copy into a validated date in text offsets, or None."""
+    g = m.groups()
+    start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
+    first = text[start]  # a digit-led date's first digit, outside the groups
+    if g[_IY] is not None:
+        iso = (int(first + g[_IY]), int(g[_IM]), int(g[_ID]))
+        return [start, end, *iso, -1] if _valid(*iso) else None
+    if g[_NY] is not None:
+        dmy = (int(g[_NY]), int(g[_NM]), int(first + g[_ND]))
+        return [start, end, *dmy, -1] if _valid(*dmy) else None
+    if g[_DM] is not None:
+        weekday, word = -1, g[_TW] or g[_TW2]
+        if word is not None:
+            kind = _keyword(word)
+            # "(शनिवार)" needs its "(" in the text; ", शनिवार" is matched as such.
+            paren = g[_TW] is None or text[m.start("tw") - 2] == "("
+            if kind is not None and not kind[0] and paren:
+                weekday = kind[1]
+            else:
+                end = m.end("dy" if g[_DY] is not None else "dm") - 1
+        return _day((start, end), first + g[_DD], g[_DM], g[_DY], weekday)
+    cued = g[_YB] or g[_YA]
+    if cued is not None:
+        year = int(first + cued)
+        return [start, end, year, 0, 0, -1] if MIN_YEAR <= year <= MAX_YEAR else None
+    word = text[start:m.start("ke") - 1]
+    kind = _keyword(word)
+    if g[_DAY] is not None:  # a weekday's date, day first
+        date_span = (m.start("d") - 1, m.end("y" if g[_YR] is not None else "m") - 1)
+        if kind is not None and not kind[0]:
+            return _day((start, end), g[_DAY], g[_MON], g[_YR], kind[1])
+        return _day(date_span, g[_DAY], g[_MON], g[_YR], -1)  # after a non-weekday: alone
+    if g[_D3] is not None:  # a weekday's date, month first
+        if kind is not None and not kind[0]:
+            return _day((start, end), g[_D3], g[_M3], g[_Y3], kind[1])
+        return _day((m.start("m3") - 1, end), g[_D3], g[_M3], g[_Y3], -1)
+    if kind is None or not kind[0]:
+        return None  # a weekday alone, or followed by a bare number
+    if g[_D2] is not None:
+        return _day((start, end), g[_D2], word, g[_Y2], -1)
+    if g[_Y4] is not None:
+        year = int(g[_Y4])
+        return [start, end, year, kind[1], 0, -1] if MIN_YEAR <= year <= MAX_YEAR else None
+    return [start, end, 0, kind[1], 0, -1] if kind[2] else None
+
+
+# --- years for yearless dates ----------------------------------------------------------------
+# Pure functions of small values, memoized: a news stream repeats the same few dates.
+
+@lru_cache(maxsize=4096)
+def _nearest_year(month: int, day: int, weekday: int, ref: datetime.date) -> int:
+    """The year (ref's, the one before or the one after) that puts the date nearest ``ref``,
+    preferring one where a stated weekday agrees; ties go to the past. 0 if none fits."""
+    best: tuple[bool, int] | None = None
+    best_year = 0
+    for year in (ref.year - 1, ref.year, ref.year + 1):  # the past first: ties stay there
+        if not day:
+            key = (False, abs(year * 12 + month - ref.year * 12 - ref.month))
+        elif not _valid(year, month, day):
+            continue
+        else:
+            date = datetime.date(year, month, day)
+            key = (weekday >= 0 and date.weekday() != weekday, abs((date - ref).days))
+        if MIN_YEAR <= year <= MAX_YEAR and (best is None or key < best):
+            best, best_year = key, year
+    return best_year
+
+
+@lru_cache(maxsize=4096)
+def _weekday_year(month: int, day: int, weekday: int, anchor: int, later: bool) -> int:
+    """The year nearest ``anchor`` in which the day falls on ``weekday`` (0 if none); of two
+    as near, the later one when ``later``, else the earlier one."""
+    step = 1 if later else -1
+    for delta in range(29):  # the calendar repeats within 28 years, 29 February included
+        for year in (anchor + step * delta, anchor - step * delta) if delta else (anchor,):
+            if _valid(year, month, day) and datetime.date(year, month, day).weekday() == weekday:
+                return year
+    return 0
+
+
+@lru_cache(maxsize=4096)
+def _value(year: int, month: int, day: int) -> tuple[str, str]:
+    if not month:
+        return f"{year:04d}", "year"
+    if not day:
+        return f"{year:04d}-{month:02d}", "month"
+    return f"{year:04d}-{month:02d}-{day:02d}", "day"
+
+
+def _resolve(yearless: list[_Found], explicit: list[int], published: datetime.date | None,
+             today: datetime.date | None) -> None:
+    """Set the year of each date in ``yearless`` in place (left 0 when none fits)."""
+    ref = published
+    pending = yearless
+    if ref is None:
+        if explicit:
+            anchor, later = max(explicit), True
+        else:
+            anchor, later = (today or datetime.date.today()).year, False
+        anchored: list[datetime.date] = []
+        pending = []
+        for f in yearless:
+            if f[4] and f[5] >= 0:
+                f[2] = _weekday_year(f[3], f[4], f[5], anchor, later)
+            if f[2]:
+                anchored.append(datetime.date(f[2], f[3], f[4]))
+            else:
+                pending.append(f)
+        if anchored:
+            ref = max(anchored)  # the latest weekday-checked day stands in for publication
+        elif explicit:
+            top = max(explicit)  # no day to measure from: the text's latest year, as is
+            for f in pending:
+                f[2] = top if not f[4] or _valid(top, f[3], f[4]) else 0
+            return
+    if ref is not None:
+        for f in pending:
+            f[2] = _nearest_year(f[3], f[4], f[5], ref)
+
+
+def extract_dates(
+    text: str, published: datetime.date | None = None, *, today: datetime.date | None = None
+) -> list[DateMention]:
+    """Find the dates in ``text``, in text order and non-overlapping.
+
+    Args:
+        text: normalized text (NFC, spaces collapsed, paragraphs split by blank lines).
+        published: the publication date. A day or month without a year is placed in the
+            year (published's, the one before or the one after) that puts it nearest to
+            this date, preferring a year in which a stated weekday agrees; ties go to the
+            past.
+        today: used only when ``published`` is None and weekday-led dates are the only
+            clue to the year (no explicit year in the text): the agreeing year nearest to
+            ``today`` (default: the system date) is taken, the earlier one on a tie.
+
+    Without ``published``, a yearless date with a weekday takes the year, among those in
+    which the weekday agrees, nearest the largest explicit year in the text (the later one
+    on a tie), else nearest ``today``; the latest such date then stands in for
+    ``published`` for the other yearless dates. With no weekday-checked date, yearless
+    dates take the largest explicit year in the text; with no year at all they are left
+    out. An explicit year wins over a weekday that disagrees with it.
+    """
+    found: list[_Found] = []
+    for m in _SCAN.finditer(scan_copy(text)):
+        f = _parse(m, text)
+        if f is not None:
+            found.append(f)
+    yearless = [f for f in found if not f[2]]
+    if yearless:
+        _resolve(yearless, [f[2] for f in found if f[2]], published, today)
+    out: list[DateMention] = []
+    for start, end, year, month, day, _ in found:
+        if year:
+            value, granularity = _value(year, month, day)
+            out.append(DateMention(text[start:end], value, granularity, start, end))
+    return out

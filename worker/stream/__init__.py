@@ -1,0 +1,1 @@
+"""The streaming shell: Faust app, agents, topics, metrics and health around the core."""
