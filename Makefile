@@ -4,9 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := unicode-data kcat
+APT_PACKAGES := unicode-data kcat curl
 
-.PHONY: demo test test-unit bench lint system-deps clean
+.PHONY: demo enrich-demo test bench bench-stream lint system-deps broker-start broker-stop clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ system-deps:
 	  echo "installing Debian packages: $(APT_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); }
 
-## demo: enrich the seed articles offline and show the user's seed as an enriched record
-demo: $(VENV)/.installed
+## demo: the streaming demo: local broker, one worker, feed seeds/, show output, stop all
+demo: $(VENV)/.installed system-deps
+	VENV=$(VENV) deploy/local/demo.sh
+
+## enrich-demo: enrich the seed articles offline (no Kafka) and show the user's seed
+enrich-demo: $(VENV)/.installed
 	@mkdir -p .run
 	$(VENV)/bin/article-worker enrich seeds/ > .run/enriched.jsonl
 	@echo "wrote $$(wc -l < .run/enriched.jsonl) enriched records to .run/enriched.jsonl; the first:"
@@ -35,6 +39,17 @@ test: $(VENV)/.installed system-deps
 ## bench: articles per second of the enrichment core on one core, beside baselines
 bench: $(VENV)/.installed
 	$(VENV)/bin/article-worker bench seeds/
+
+## bench-stream: end-to-end rate and latency on the local broker, beside a passthrough agent
+bench-stream: $(VENV)/.installed
+	deploy/local/kafka.sh start >/dev/null
+	$(VENV)/bin/article-worker bench-stream seeds/
+
+broker-start:
+	deploy/local/kafka.sh start
+
+broker-stop:
+	deploy/local/kafka.sh stop
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check worker tests

@@ -127,6 +127,17 @@ def _bench(args: argparse.Namespace) -> int:
     return run_core_benchmark(args.paths, seconds=args.seconds)
 
 
+def _bench_stream(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    from worker.bench_stream import run_stream_benchmark
+
+    return run_stream_benchmark(settings, args.paths, messages=args.messages,
+                                latency_messages=args.latency_messages,
+                                latency_rate=args.latency_rate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="article-worker",
@@ -191,6 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("paths", nargs="*", default=["seeds"], metavar="PATH")
     bench.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
     bench.set_defaults(handler=_bench)
+
+    bench_stream = commands.add_parser(
+        "bench-stream",
+        help="end-to-end rate and latency on the broker, beside a passthrough agent",
+        description="Run a passthrough Faust agent and the enriching worker on the same "
+        "articles, in one run on the broker, and compare their rates and latencies.",
+    )
+    bench_stream.add_argument("paths", nargs="*", default=["seeds"], metavar="PATH")
+    bench_stream.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
+    bench_stream.add_argument("--messages", type=int, default=3000, help="backlog per mode")
+    bench_stream.add_argument("--latency-messages", type=int, default=300)
+    bench_stream.add_argument("--latency-rate", type=float, default=50.0, help="per second")
+    bench_stream.set_defaults(handler=_bench_stream)
     return parser
 
 

@@ -89,14 +89,14 @@ BAD = [
     (b"k-type", b'{"body": 17}', "body_not_string"),
     (b"k-empty", '{"body": "\u200b\u200e  \u00ad"}'.encode(), "empty_body"),
     (b"k-field", b'{"body": "ok", "published_at": "yesterday"}', "bad_field"),
-    (b"k-large", b"x" * 5000, "too_large"),
+    (b"k-large", b"x" * 7000, "too_large"),
 ]
 
 
 def test_bad_messages_go_to_the_dead_letter_topic(
     bootstrap: str, topics: Topics, start_worker: Any
 ) -> None:
-    worker = start_worker(topics, ARTICLE_WORKER_MAX_BYTES="4096")
+    worker = start_worker(topics, ARTICLE_WORKER_MAX_BYTES="6000")
     good = (SEEDS / "000_5ed99ae0c0ed6bfe.txt").read_bytes()
     produce(bootstrap, topics.raw, [(k, v) for k, v, _ in BAD] + [(b"k-good", good)])
 

@@ -30,8 +30,17 @@ from worker.enrich.tokens import WORD_CHARS
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
-__all__ = ["DIGITS", "DateMention", "extract_dates", "fold", "gated_pattern",
-           "keyword_pattern", "scan_copy"]
+__all__ = [
+    "DIGITS",
+    "FOLLOWS_DIGIT",
+    "DateMention",
+    "extract_dates",
+    "fold",
+    "gated_pattern",
+    "keyword_pattern",
+    "number_starts",
+    "scan_copy",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +250,8 @@ _DIGIT_LED = (  # the first digit is outside the groups, so that the branch star
     f"(?:  ?(?P<tw>{_WEEKDAY})\\)|[,،] (?P<tw2>{_WEEKDAY}){_END})?"
     f"|(?:{_CUE_BEHIND})(?P<yb>{_D}{{3}}){_NUM_END}"
     f"|(?P<ya>{_D}{{3}}){_NUM_END}(?= {keyword_pattern(_CUES_AFTER)}{_END})(?! मे[ंँ] से)"
-    ")(?P<dg>)")
+    # Any other digit after a space: where a number may start (see number_starts).
+    "|(?P<nx>))(?P<dg>)")
 # After a weekday or month word: a weekday's date, day first ("शनिवार (9 नवंबर)", its
 # parenthesis closed) or month first ("Saturday, March 3, 2025"); or a month's day or year.
 _KEYWORD_REST = (
@@ -252,32 +262,58 @@ _KEYWORD_REST = (
     f"| (?P<d2>{_D}{_D}?){_ORD}{_NUM_END}(?:[,،]? (?P<y2>{_YEAR}))?|[,،]? (?P<y4>{_YEAR}))")
 _FIRSTS = {c for w in _KEYWORDS for c in _ARABIC_VARIANTS.get(w[0], w[0])}
 _SECONDS = {c for w in _KEYWORDS for c in _ARABIC_VARIANTS.get(fold(w)[1], fold(w)[1])}
-_SECONDS |= {c.upper() for c in _SECONDS} | set("\u093c\u09bc\u0901\u0902 -/.,")
+# What may follow the first digit of a date or a number: a digit (in the class below), a
+# space, punctuation, an ordinal suffix. A digit followed by anything else ("5→") starts
+# neither; the number scanner applies the same rule, see worker.enrich.numbers.
+FOLLOWS_DIGIT = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~।॥،؛؟۔“”‘’«»–—…·•"
+_SECONDS |= {c.upper() for c in _SECONDS} | set("\u093c\u09bc\u0901\u0902snrt" + FOLLOWS_DIGIT)
 _FILTER = "".join(f"[{DIGITS}{re.escape(''.join(sorted(cs)))}]" for cs in (_FIRSTS, _SECONDS))
 _SCAN = re.compile(f" (?={_FILTER})(?:{_DIGIT_LED}|{gated_pattern(_KEYWORDS)})"
                    f"(?(dg)|(?P<ke>){_END}{_KEYWORD_REST}?)")
+_NX = _SCAN.groupindex["nx"] - 1
+# The groups that start with a digit after a space (besides a digit-led date's first).
+_SPACED_DIGITS = tuple(_SCAN.groupindex[n] for n in ("dy", "d", "y", "d3", "y3", "d2", "y2", "y4"))
 # Indexes into Match.groups() (group number - 1), which is faster than one call per group.
-(_IY, _IM, _ID, _ND, _NM, _NY, _DD, _DM, _DY, _TW, _TW2, _YB, _YA, _DAY, _MON, _YR, _M3, _D3,
- _Y3, _D2, _Y2, _Y4) = (_SCAN.groupindex[n] - 1 for n in (
-    "iy", "im", "id", "nd", "nm", "ny", "dd", "dm", "dy", "tw", "tw2", "yb", "ya", "d", "m",
-    "y", "m3", "d3", "y3", "d2", "y2", "y4"))
-_AS_SPACE = ("\n", "(", "“", "‘", '"', "'")  # other spaces are already " " in normalized text
-_last_copy: tuple[str, str] = ("", " ")
+(_IY, _IM, _ID, _ND, _NM, _NY, _DD, _DM, _DY, _TW, _TW2, _YB, _YA, _KE, _DAY, _MON, _YR, _M3,
+ _D3, _Y3, _D2, _Y2, _Y4) = (_SCAN.groupindex[n] - 1 for n in (
+    "iy", "im", "id", "nd", "nm", "ny", "dd", "dm", "dy", "tw", "tw2", "yb", "ya", "ke", "d",
+    "m", "y", "m3", "d3", "y3", "d2", "y2", "y4"))
+# Line breaks, "(", opening quotes and currency signs ("₹5") end words like a space (other
+# spaces are already " " in normalized text); each replacement keeps the length.
+_AS_SPACE = ("\n", "(", "“", "‘", '"', "'", "₹", "$")
+# (text, its scan copy, where numbers may start or None if not scanned yet); one entry.
+_memo: tuple[str, str, tuple[int, ...] | None] = ("", " ", ())
 
 
 def scan_copy(text: str) -> str:
-    """The text as the scanners read it: a space in front, and line breaks, "(" and opening
-    quotes turned into spaces, so that offsets are the text's plus one."""
-    global _last_copy  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
-    last = _last_copy  # read once: another thread may swap the pair, never half of it
-    if last[0] is text:
-        return last[1]
-    scan = " " + text
+    """The text as the scanners read it, with offsets the text's plus one: a space at each
+    end; line breaks, "(", opening quotes and currency signs as spaces; "Rs." as "Rs "."""
+    global _memo  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
+    memo = _memo  # read once: another thread may swap the tuple, never part of it
+    if memo[0] is text:
+        return memo[1]
+    scan = f" {text} "  # the space after the end gives a final digit a follower
     for old in _AS_SPACE:
         if old in scan:
             scan = scan.replace(old, " ")
-    _last_copy = (text, scan)
+    at = scan.find("R")  # "Rs.": one-character searches cost far less than a 3-character one
+    while at >= 0:
+        if scan.startswith("s.", at + 1):
+            scan = scan[:at] + "Rs " + scan[at + 3:]
+        at = scan.find("R", at + 1)
+    _memo = (text, scan, None)
     return scan
+
+
+def number_starts(text: str) -> tuple[int, ...] | None:
+    """Where numbers may start in ``text`` (offsets of a digit after a space in the scan
+    copy), as found by the last :func:`extract_dates` call on this very string; else None.
+
+    The date scan meets every such digit anyway, so the number scan can try these places
+    only instead of the whole text: the result is the same, the work is less.
+    """
+    memo = _memo
+    return memo[2] if memo[0] is text else None
 
 
 # A found date: [start, end, year, month, day, weekday] in text offsets; 0 (-1 for the
@@ -313,9 +349,9 @@ def _day(span: tuple[int, int], day: str, word: str, year: str | None, weekday: 
     return [span[0], span[1], y, kind[1], int(day), weekday]
 
 
-def _parse(m: re.Match[str], text: str) -> _Found | None:
-    """Turn one match on the scan copy into a validated date in text offsets, or None."""
-    g = m.groups()
+def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> _Found | None:
+    """Turn one match on the scan copy (``g``: its groups) into a validated date in text
+    offsets, or None."""
     start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
     first = text[start]  # a digit-led date's first digit, outside the groups
     if g[_IY] is not None:
@@ -344,6 +380,8 @@ def _parse(m: re.Match[str], text: str) -> _Found | None:
     if g[_DAY] is not None:  # a weekday's date, day first
         date_span = (m.start("d") - 1, m.end("y" if g[_YR] is not None else "m") - 1)
         if kind is not None and not kind[0]:
+            if text.startswith(")", end) and text[start:end].count("(") == 1:
+                end += 1  # "शनिवार(9 नवंबर)": one space in the copy, so ")" was not taken
             return _day((start, end), g[_DAY], g[_MON], g[_YR], kind[1])
         return _day(date_span, g[_DAY], g[_MON], g[_YR], -1)  # after a non-weekday: alone
     if g[_D3] is not None:  # a weekday's date, month first
@@ -456,11 +494,25 @@ def extract_dates(
     dates take the largest explicit year in the text; with no year at all they are left
     out. An explicit year wins over a weekday that disagrees with it.
     """
+    global _memo  # noqa: PLW0603 - see scan_copy
+    scan = scan_copy(text)
     found: list[_Found] = []
-    for m in _SCAN.finditer(scan_copy(text)):
-        f = _parse(m, text)
+    starts: list[int] = []
+    for m in _SCAN.finditer(scan):
+        g = m.groups()
+        if g[_NX] is not None:
+            starts.append(m.start())  # a digit that starts no date
+            continue
+        if m.end() != m.end("ke"):  # digits in the span, for numbers if the date is dropped
+            if g[_KE] is None:
+                starts.append(m.start())
+            for i in _SPACED_DIGITS:
+                if g[i - 1] is not None:
+                    starts.append(m.start(i) - 1)
+        f = _parse(m, g, text)
         if f is not None:
             found.append(f)
+    _memo = (text, scan, tuple(starts))
     yearless = [f for f in found if not f[2]]
     if yearless:
         _resolve(yearless, [f[2] for f in found if f[2]], published, today)

@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
 
-from worker.enrich.dates import DIGITS, fold, keyword_pattern, scan_copy
+from worker.enrich.dates import (
+    DIGITS,
+    FOLLOWS_DIGIT,
+    fold,
+    keyword_pattern,
+    number_starts,
+    scan_copy,
+)
 from worker.enrich.tokens import WORD_CHARS
 
 __all__ = ["NumberMention", "extract_numbers"]
@@ -96,13 +103,15 @@ _W = WORD_CHARS
 _D = f"[{DIGITS}]"
 _NUMBER = (
     # Western 1,250,000 | Indian 1,25,000 and 11,00,000 | plain; then decimals.
-    f"{_D}(?:{_D}?{_D}?(?:,{_D}{{3}})+|{_D}?(?:,{_D}{_D})+,{_D}{{3}}|{_D}*)(?:\\.{_D}+)?"
+    # The first digit must be followed as extract_dates expects (see number_starts).
+    f"{_D}(?=[{DIGITS}{re.escape(FOLLOWS_DIGIT)}])"
+    f"(?:{_D}?{_D}?(?:,{_D}{{3}})+|{_D}?(?:,{_D}{_D})+,{_D}{{3}}|{_D}*)(?:\\.{_D}+)?"
     # Not glued to a letter, a digit group, a range, a time or a path.
     f"(?![{_W}]|[.,]{_D}|[-/:][{_W}])"
 )
 _MULTIPLIER_RE = keyword_pattern(_cased(" ".join(_MULTIPLIER_WORDS.values())))
-# In the scan copy every number starts after a space (currency signs are spaces too), so
-# the engine skips from space to space; the sign itself is read back from the text.
+# Every number starts at a digit after a space of the scan copy (currency signs are spaces
+# there), so the engine skips from space to space with one class test at each.
 _SCAN = re.compile(
     f" (?P<num>{_NUMBER})"
     # "1.5 lakh crore" is 1.5e12: up to two multiplier words.
@@ -110,22 +119,9 @@ _SCAN = re.compile(
     f"(?: ?(?P<pc>%)| (?P<pw>{keyword_pattern(_PERCENT_WORDS)})(?![{_W}])"
     f"| (?P<cw>{keyword_pattern(_cased(' '.join(_CURRENCY_WORDS.values())))})(?![{_W}]))?"
 )
-# A currency sign or abbreviation right before the number (the text up to it).
-_SIGN_BEFORE = re.compile(f"(?<![{_W}])(?:₹|US\\$|\\$|[Rr][Ss]\\.?|INR|रु\\.?|रू\\.?) ?$")
+# A currency sign or abbreviation right before the number, read back from the text.
+_SIGN_BEFORE = re.compile(f"(?<![{_W}])(?:₹|US\\$|\\$|R[Ss]\\.?|INR|रु\\.?|रू\\.?) ?$")
 _NEXT_WORD = re.compile(f" ((?:(?![\\d_])[{_W}])+)(?![{_W}])")
-
-
-def _scan_copy(text: str) -> str:
-    """The shared scan copy, with signs glued to digits ("₹5", "$5", "Rs.5") as spaces."""
-    scan = scan_copy(text)
-    if "₹" in scan:
-        scan = scan.replace("₹", " ")
-    if "$" in scan:
-        scan = scan.replace("$", " ")
-    # A two-character search costs as much as the scan itself: test one letter first.
-    if "R" in scan and "Rs." in scan:
-        scan = scan.replace("Rs.", "Rs ")
-    return scan
 
 
 def _value(number: str, x1: str | None, x2: str | None) -> int | float:
@@ -159,17 +155,25 @@ def extract_numbers(
     starts = [s for s, _ in spans]
     reach = list(accumulate((e for _, e in spans), max))  # furthest end among spans so far
     out: list[NumberMention] = []
-    for m in _SCAN.finditer(_scan_copy(text)):
+    scan = scan_copy(text)
+    places = number_starts(text)
+    if places is None:
+        matches: Iterable[re.Match[str] | None] = _SCAN.finditer(scan)
+    else:  # extract_dates already met every digit after a space: try only those
+        matches = (_SCAN.match(scan, p) for p in places)
+    for m in matches:
+        if m is None:
+            continue
         start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
         number, x1, x2, pc, pw, cw = m.groups()
         sign = None
-        # Cheap test first: a sign ends right before the digits or one space before them.
+        # A sign ends right before the digits or one space before them; test cheaply first.
         before = text[start - 2:start] if start > 1 else text[:start]
         if before and (before[-1] in "₹$." or (before[-1] == " " and before[:1] in "sSR$.₹ुू")):
             sign = _SIGN_BEFORE.search(text, max(0, start - 5), start)
             if sign is not None:
                 start = sign.start()
-        i = bisect_left(starts, end) - 1  # the last span starting before this one ends
+        i = bisect_left(starts, end) - 1  # the last excluded span starting before the end
         if i >= 0 and reach[i] > start:
             continue
         unit: str | None

@@ -34,6 +34,7 @@ from worker.stream.processor import Inbound, Outbound, Processor
 log = logging.getLogger("article_worker")
 
 PUBLISH_RETRY_MAX_SECONDS = 5.0
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
 
 
 class PassthroughProcessor:
@@ -104,7 +105,6 @@ class StreamWorker:
         # mode's signal types want (sender, *args, signal=...) receivers; ours name their args.
         app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
         app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
-        app.on_startup_finished = self._on_started
         self._add_pages(app)
         return app
 
@@ -205,9 +205,6 @@ class StreamWorker:
             with contextlib.suppress(KeyError):  # never set: no lag was computed for it yet
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
 
-    async def _on_started(self) -> None:
-        self.health.started = True
-
     # -- HTTP ------------------------------------------------------------------------------
 
     def _add_pages(self, app: faust.App) -> None:
@@ -216,7 +213,8 @@ class StreamWorker:
         metrics, health = self.metrics, self.health
 
         async def metrics_view(view: Any, _request: Any) -> Any:
-            return view.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+            # aiohttp wants the charset apart from the content type; the text is ASCII.
+            return view.bytes(generate_latest(metrics.registry), content_type=METRICS_CONTENT_TYPE)
 
         async def livez(view: Any, _request: Any) -> Any:
             return view.json({"status": "ok"})
@@ -248,6 +246,11 @@ class _Worker(faust.Worker):
     def __init__(self, stream_worker: StreamWorker, **kwargs: Any) -> None:
         super().__init__(stream_worker.app, **kwargs)
         self._stream_worker = stream_worker
+
+    async def on_startup_finished(self) -> None:
+        # faust's Worker owns app.on_startup_finished, so "started" is marked here.
+        await super().on_startup_finished()
+        self._stream_worker.health.started = True
 
     def _on_sigint(self) -> None:
         self._stop_gracefully(signal.SIGINT)

@@ -46,7 +46,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[TopicStat
                 log.info("created topic %s (%d partitions)", name, settings.topic_partitions)
             except TopicAlreadyExistsError:  # another worker created it meanwhile
                 pass
-        described = {d["topic"]: len(d["partitions"]) for d in admin.describe_topics(names)}
+        described = {d["name"]: len(d["partitions"]) for d in admin.describe_topics(names)}
         return [TopicStatus(n, n in created, described.get(n, 0)) for n in names]
     finally:
         admin.close()

@@ -1,0 +1,152 @@
+"""``article-worker bench-stream``: end-to-end rate and latency of one worker on the broker.
+
+Two workers are measured in the same run on the same articles: a Faust agent that only
+forwards the messages unchanged (``run --passthrough``), then the enriching worker. Each
+gets fresh topics and a backlog of ``--messages`` seed-sized articles. The rate is taken
+from the broker timestamps of the first and last output record (so start-up does not
+count); then ``--latency-messages`` more are fed at ``--latency-rate`` per second to a
+worker that has caught up, and latency is output timestamp minus input timestamp.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from worker.settings import Settings
+from worker.sources import read_items
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    mode: str
+    rate: float  # messages per second through the worker
+    p50: float  # seconds
+    p99: float
+
+
+def _articles(paths: Sequence[str], count: int, tag: str) -> list[tuple[bytes, bytes]]:
+    bodies = []
+    for item in read_items(paths):
+        if item.data is None:
+            continue
+        text = item.data.decode("utf-8", "replace")
+        if text.lstrip().startswith("{"):
+            try:
+                text = orjson.loads(item.data).get("body", text)
+            except orjson.JSONDecodeError:
+                pass
+        bodies.append(text)
+    out = []
+    for i in range(count):
+        key = f"{tag}-{i}"
+        out.append((key.encode(), orjson.dumps({"id": key, "body": bodies[i % len(bodies)]})))
+    return out
+
+
+def _send(bootstrap: list[str], topic: str, messages: list[tuple[bytes, bytes]], rate: float = 0) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    start = time.monotonic()
+    try:
+        for n, (key, value) in enumerate(messages):
+            if rate:
+                wait = start + n / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            producer.send(topic, key=key, value=value)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def _read(bootstrap: list[str], topic: str, count: int, timeout: float) -> dict[bytes, int]:
+    """key -> broker timestamp (ms) of the first ``count`` records of ``topic``."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        seen: dict[bytes, int] = {}
+        deadline = time.monotonic() + timeout
+        while len(seen) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                for record in batch:
+                    seen.setdefault(record.key, record.timestamp)
+        return seen
+    finally:
+        consumer.close()
+
+
+def _measure(settings: Settings, paths: Sequence[str], mode: str, messages: int,
+             latency_messages: int, latency_rate: float) -> Result:
+    bootstrap = settings.bootstrap_servers
+    tag = f"bench-{mode}-{uuid.uuid4().hex[:6]}"
+    raw, enriched, dlq = f"{tag}.raw", f"{tag}.enriched", f"{tag}.dlq"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(t, settings.topic_partitions, 1) for t in (raw, enriched, dlq)])
+    finally:
+        admin.close()
+    backlog = _articles(paths, messages, tag)
+    _send(bootstrap, raw, backlog)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_WORKER_")}
+    env.update(
+        ARTICLE_WORKER_BROKER=settings.broker, ARTICLE_WORKER_APP_ID=tag,
+        ARTICLE_WORKER_RAW_TOPIC=raw, ARTICLE_WORKER_ENRICHED_TOPIC=enriched,
+        ARTICLE_WORKER_DLQ_TOPIC=dlq, ARTICLE_WORKER_WEB_HOST="127.0.0.1",
+        ARTICLE_WORKER_WEB_PORT=str(settings.web_port),
+        ARTICLE_WORKER_DATA_DIR=tempfile.mkdtemp(prefix="article-worker-bench-"),
+        ARTICLE_WORKER_LOG_LEVEL="warning",
+    )
+    command = [sys.executable, "-m", "worker", "run"] + (["--passthrough"] if mode == "passthrough" else [])
+    with tempfile.TemporaryFile() as log:
+        worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        try:
+            out = _read(bootstrap, enriched, messages, timeout=300)
+            if len(out) < messages:
+                log.seek(0)
+                raise RuntimeError(f"{mode}: {len(out)}/{messages} outputs\n{log.read()[-2000:]!r}")
+            stamps = sorted(out.values())
+            rate = (messages - 1) / max((stamps[-1] - stamps[0]) / 1000, 1e-3)
+
+            late = _articles(paths, latency_messages, f"{tag}-late")
+            _send(bootstrap, raw, late, rate=latency_rate)
+            outputs = _read(bootstrap, enriched, messages + latency_messages, timeout=120)
+            inputs = _read(bootstrap, raw, messages + latency_messages, timeout=60)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    latencies = sorted(
+        (outputs[k] - inputs[k]) / 1000 for k, _ in late if k in outputs and k in inputs
+    )
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return Result(mode, rate, cuts[49], cuts[98])
+
+
+def run_stream_benchmark(settings: Settings, paths: Sequence[str], messages: int = 3000,
+                         latency_messages: int = 300, latency_rate: float = 50.0) -> int:
+    """Print the comparison table; exit status 0."""
+    print(f"{messages} backlog messages + {latency_messages} at {latency_rate:g}/s per mode, "
+          f"{settings.topic_partitions} partitions, broker {settings.broker}, one worker")
+    results = [
+        _measure(settings, paths, mode, messages, latency_messages, latency_rate)
+        for mode in ("passthrough", "enrich")
+    ]
+    base = results[0].rate
+    for r in results:
+        print(f"{r.mode:<12} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
+              f"latency p50 {r.p50 * 1000:6.1f} ms  p99 {r.p99 * 1000:6.1f} ms")
+    return 0
+
