@@ -10,6 +10,7 @@ worker that has caught up, and latency is output timestamp minus input timestamp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
@@ -43,10 +44,8 @@ def _articles(paths: Sequence[str], count: int, tag: str) -> list[tuple[bytes, b
             continue
         text = item.data.decode("utf-8", "replace")
         if text.lstrip().startswith("{"):
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):
                 text = orjson.loads(item.data).get("body", text)
-            except orjson.JSONDecodeError:
-                pass
         bodies.append(text)
     out = []
     for i in range(count):
@@ -55,7 +54,9 @@ def _articles(paths: Sequence[str], count: int, tag: str) -> list[tuple[bytes, b
     return out
 
 
-def _send(bootstrap: list[str], topic: str, messages: list[tuple[bytes, bytes]], rate: float = 0) -> None:
+def _send(
+    bootstrap: list[str], topic: str, messages: list[tuple[bytes, bytes]], rate: float = 0
+) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     start = time.monotonic()
     try:
@@ -88,14 +89,23 @@ def _read(bootstrap: list[str], topic: str, count: int, timeout: float) -> dict[
         consumer.close()
 
 
-def _measure(settings: Settings, paths: Sequence[str], mode: str, messages: int,
-             latency_messages: int, latency_rate: float) -> Result:
+def _measure(
+    settings: Settings,
+    paths: Sequence[str],
+    mode: str,
+    *,
+    messages: int,
+    latency_messages: int,
+    latency_rate: float,
+) -> Result:
     bootstrap = settings.bootstrap_servers
     tag = f"bench-{mode}-{uuid.uuid4().hex[:6]}"
     raw, enriched, dlq = f"{tag}.raw", f"{tag}.enriched", f"{tag}.dlq"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        admin.create_topics([NewTopic(t, settings.topic_partitions, 1) for t in (raw, enriched, dlq)])
+        admin.create_topics(
+            [NewTopic(t, settings.topic_partitions, 1) for t in (raw, enriched, dlq)]
+        )
     finally:
         admin.close()
     backlog = _articles(paths, messages, tag)
@@ -103,14 +113,19 @@ def _measure(settings: Settings, paths: Sequence[str], mode: str, messages: int,
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_WORKER_")}
     env.update(
-        ARTICLE_WORKER_BROKER=settings.broker, ARTICLE_WORKER_APP_ID=tag,
-        ARTICLE_WORKER_RAW_TOPIC=raw, ARTICLE_WORKER_ENRICHED_TOPIC=enriched,
-        ARTICLE_WORKER_DLQ_TOPIC=dlq, ARTICLE_WORKER_WEB_HOST="127.0.0.1",
+        ARTICLE_WORKER_BROKER=settings.broker,
+        ARTICLE_WORKER_APP_ID=tag,
+        ARTICLE_WORKER_RAW_TOPIC=raw,
+        ARTICLE_WORKER_ENRICHED_TOPIC=enriched,
+        ARTICLE_WORKER_DLQ_TOPIC=dlq,
+        ARTICLE_WORKER_WEB_HOST="127.0.0.1",
         ARTICLE_WORKER_WEB_PORT=str(settings.web_port),
         ARTICLE_WORKER_DATA_DIR=tempfile.mkdtemp(prefix="article-worker-bench-"),
         ARTICLE_WORKER_LOG_LEVEL="warning",
     )
-    command = [sys.executable, "-m", "worker", "run"] + (["--passthrough"] if mode == "passthrough" else [])
+    command = [sys.executable, "-m", "worker", "run"] + (
+        ["--passthrough"] if mode == "passthrough" else []
+    )
     with tempfile.TemporaryFile() as log:
         worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         try:
@@ -135,18 +150,33 @@ def _measure(settings: Settings, paths: Sequence[str], mode: str, messages: int,
     return Result(mode, rate, cuts[49], cuts[98])
 
 
-def run_stream_benchmark(settings: Settings, paths: Sequence[str], messages: int = 3000,
-                         latency_messages: int = 300, latency_rate: float = 50.0) -> int:
+def run_stream_benchmark(
+    settings: Settings,
+    paths: Sequence[str],
+    messages: int = 3000,
+    latency_messages: int = 300,
+    latency_rate: float = 50.0,
+) -> int:
     """Print the comparison table; exit status 0."""
-    print(f"{messages} backlog messages + {latency_messages} at {latency_rate:g}/s per mode, "
-          f"{settings.topic_partitions} partitions, broker {settings.broker}, one worker")
+    print(
+        f"{messages} backlog messages + {latency_messages} at {latency_rate:g}/s per mode, "
+        f"{settings.topic_partitions} partitions, broker {settings.broker}, one worker"
+    )
     results = [
-        _measure(settings, paths, mode, messages, latency_messages, latency_rate)
+        _measure(
+            settings,
+            paths,
+            mode,
+            messages=messages,
+            latency_messages=latency_messages,
+            latency_rate=latency_rate,
+        )
         for mode in ("passthrough", "enrich")
     ]
     base = results[0].rate
     for r in results:
-        print(f"{r.mode:<12} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
-              f"latency p50 {r.p50 * 1000:6.1f} ms  p99 {r.p99 * 1000:6.1f} ms")
+        print(
+            f"{r.mode:<12} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
+            f"latency p50 {r.p50 * 1000:6.1f} ms  p99 {r.p99 * 1000:6.1f} ms"
+        )
     return 0
-

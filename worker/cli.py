@@ -133,9 +133,13 @@ def _bench_stream(args: argparse.Namespace) -> int:
         return 2
     from worker.bench_stream import run_stream_benchmark
 
-    return run_stream_benchmark(settings, args.paths, messages=args.messages,
-                                latency_messages=args.latency_messages,
-                                latency_rate=args.latency_rate)
+    return run_stream_benchmark(
+        settings,
+        args.paths,
+        messages=args.messages,
+        latency_messages=args.latency_messages,
+        latency_rate=args.latency_rate,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

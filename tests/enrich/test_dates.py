@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import USER_SEED
-from worker.enrich.dates import DateMention, extract_dates, fold, keyword_pattern
+from worker.enrich.dates import DateMention, extract_dates
+from worker.enrich.numbers import fold, keyword_pattern
 
 PUBLISHED = datetime.date(2024, 11, 10)
 

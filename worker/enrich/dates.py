@@ -12,8 +12,9 @@ of these it is left out, so the output does not depend on the clock unless a wee
 the only clue (see :func:`extract_dates`).
 
 The text is scanned once by one compiled regex (see "the scanner" below for why it has
-this shape). Word boundaries are explicit lookarounds over letters, digits and combining
-marks, since ``\\b`` does not hold for Devanagari.
+this shape), which also records where numbers may start for :mod:`worker.enrich.numbers`.
+Word boundaries are explicit lookarounds over letters, digits and combining marks, since
+``\\b`` does not hold for Devanagari.
 """
 
 from __future__ import annotations
@@ -21,26 +22,26 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from worker.enrich.numbers import (
+    DIGITS,
+    FOLLOWS_DIGIT,
+    cased,
+    fold,
+    gated_pattern,
+    keyword_pattern,
+    remember_number_starts,
+    scan_copy,
+    spellings,
+)
 from worker.enrich.tokens import WORD_CHARS
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
-__all__ = [
-    "DIGITS",
-    "FOLLOWS_DIGIT",
-    "DateMention",
-    "extract_dates",
-    "fold",
-    "gated_pattern",
-    "keyword_pattern",
-    "number_starts",
-    "scan_copy",
-]
+__all__ = ["DateMention", "extract_dates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,105 +61,6 @@ class DateMention:
     granularity: str
     start: int
     end: int
-
-
-# --- spelling-tolerant keyword patterns (shared with worker.enrich.numbers) -------------
-
-# In NFC text a nukta follows only these consonants: the precomposed ऩ ऱ ऴ stay composed,
-# and the other nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़, Bengali ড় ঢ় য়) are decomposed.
-_NUKTA_AFTER = {**dict.fromkeys("कखगजडढफय", "\u093c"), **dict.fromkeys("ডঢয", "\u09bc")}
-# Urdu is typed with Arabic keyboard letters as often as with the Urdu ones.
-_ARABIC_VARIANTS = {"ی": "ییى", "ک": "کك", "ہ": "ہه"}
-_FOLD = str.maketrans({"\u093c": None, "\u09bc": None, "\u0901": "\u0902", "\u200c": None,
-                       "\u200d": None, "ي": "ی", "ى": "ی", "ك": "ک", "ه": "ہ"})
-
-
-def fold(word: str) -> str:
-    """The lookup key of a matched word: no nukta or joiners, chandrabindu as anusvara,
-    Arabic letter variants as the Urdu ones, lower case."""
-    return word.translate(_FOLD).lower()
-
-
-def _units(word: str) -> list[str]:
-    """Split ``word`` into regex atoms that also match its variant spellings."""
-    units: list[str] = []
-    for ch in unicodedata.normalize("NFC", word):
-        if ch in "\u093c\u09bc":
-            continue  # written or not, the consonant's unit makes it optional
-        if ch in _NUKTA_AFTER:
-            units.append(ch + _NUKTA_AFTER[ch] + "?")
-        elif ch in "\u0901\u0902":
-            units.append("[\u0901\u0902]")
-        elif ch in "\u094d\u09cd":
-            units.append(ch + "[\u200c\u200d]?")  # a virama may carry a joiner
-        elif ch in _ARABIC_VARIANTS:
-            units.append(f"[{_ARABIC_VARIANTS[ch]}]")
-        else:
-            units.append(re.escape(ch))
-    return units
-
-
-def _trie(words: Iterable[list[str]]) -> dict[str, Any]:
-    trie: dict[str, Any] = {}
-    for units in words:
-        node = trie
-        for unit in units:
-            node = node.setdefault(unit, {})
-        node[""] = {}  # end of a word
-    return trie
-
-
-def _emit(node: dict[str, Any]) -> str:
-    alternatives = [unit + _emit(child) for unit, child in sorted(node.items()) if unit]
-    if not alternatives:
-        return ""
-    body = "|".join(alternatives)
-    if "" in node:
-        return f"(?:{body})?"
-    return body if len(alternatives) == 1 else f"(?:{body})"
-
-
-def keyword_pattern(words: Iterable[str]) -> str:
-    """Compile ``words`` into one regex alternation shaped as a trie, in a group.
-
-    A nukta is optional after the consonants that take one, chandrabindu and anusvara are
-    interchangeable, a virama may carry a joiner, and Arabic and Urdu letter variants
-    match each other. The result has no boundaries and no capturing groups; with a
-    boundary after it, the longest word wins.
-    """
-    pattern = _emit(_trie(_units(w) for w in words))
-    return pattern if pattern.startswith("(?:") else f"(?:{pattern})"
-
-
-def gated_pattern(words: Iterable[str]) -> str:
-    """Like :func:`keyword_pattern`, but bare alternatives shaped for a scanning regex.
-
-    The engine tries every alternative at every candidate position, so their number is
-    what costs. Devanagari words form an exact trie, one alternative per first letter.
-    Each other script gets one alternative: a class of its first letters followed by the
-    trie of all its words' tails. That alternative also matches look-alikes (the first
-    letter of one word with the tail of another): callers must look matches up.
-    """
-    deva: list[str] = []
-    others: dict[str, list[str]] = {}
-    for word in words:
-        first = unicodedata.normalize("NFC", word)[0]
-        if "\u0900" <= first <= "\u097f":
-            deva.append(word)
-        else:
-            script = "bn" if "\u0980" <= first <= "\u09ff" else "ar" if first >= "\u0600" else "la"
-            others.setdefault(script, []).append(word)
-    trie = _trie(_units(w) for w in deva)
-    branches = [unit + _emit(child) for unit, child in sorted(trie.items())]
-    for group in others.values():
-        firsts = "".join(sorted({c for w in group for c in _ARABIC_VARIANTS.get(w[0], w[0])}))
-        branches.append(f"[{re.escape(firsts)}]{_emit(_trie(_units(w)[1:] for w in group))}")
-    return "|".join(branches)
-
-
-def _cased(words: Iterable[str]) -> list[str]:
-    """Latin words as written, in lower case and in upper case; others unchanged."""
-    return [v for w in words for v in ({w, w.lower(), w.upper()} if w.isascii() else (w,))]
 
 
 # --- vocabulary ----------------------------------------------------------------------------
@@ -203,13 +105,13 @@ _NOT_ALONE = frozenset(fold(w) for w in (
 # 3"): it counts only with a year.
 _NEEDS_YEAR = frozenset({fold("मे")})
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_KEYWORDS = _cased(w for words in (*_MONTHS, *_WEEKDAYS) for w in words)
+_KEYWORDS = cased(w for words in (*_MONTHS, *_WEEKDAYS) for w in words)
 # folded keyword -> (is a month, month 1-12 or weekday 0-6, may stand alone, needs a year)
 _Keyword = tuple[bool, int, bool, bool]
 _KEYWORD_OF: dict[str, _Keyword] = {
-    **{fold(w): (False, n, False, False) for n, ws in enumerate(_WEEKDAYS) for w in _cased(ws)},
+    **{fold(w): (False, n, False, False) for n, ws in enumerate(_WEEKDAYS) for w in cased(ws)},
     **{k: (True, n, k not in _NOT_ALONE, k in _NEEDS_YEAR)
-       for n, ws in enumerate(_MONTHS, 1) for k in map(fold, _cased(ws))},
+       for n, ws in enumerate(_MONTHS, 1) for k in map(fold, cased(ws))},
 }
 # The spellings as listed, so that the usual match needs no folding. An English month in
 # lower case is not taken alone ("june" is a word more often than a month).
@@ -221,25 +123,21 @@ _EXACT_OF: dict[str, _Keyword] = {
 # --- the scanner -----------------------------------------------------------------------------
 #
 # Speed drives the shape. The engine skips fast only to a literal first character, so the
-# scan runs over a copy of the text with a space in front and line breaks, "(" and opening
-# quotes turned into spaces: every date then starts right after a space. There a two-class
+# scan runs over a copy of the text (numbers.scan_copy) with spaces around it and line
+# breaks, "(" and opening quotes as spaces: every date starts right after a space. A two-class
 # lookahead drops most words, and one alternation whose branches each begin with a literal
 # or a class rejects the rest in a few comparisons: a digit, the first letter of a
 # Devanagari keyword, or a gate for the keywords of another script. In the scan copy, "("
 # is a second space: "शनिवार (9 नवंबर)" reads "शनिवार  9 नवंबर)".
 
 _W = WORD_CHARS
-# Decimal digits of ASCII, Arabic-Indic, Urdu and the Indic scripts (Devanagari through
-# Malayalam): an explicit class is faster for the engine than \d, and int() reads them all.
-DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9" + "".join(
-    f"{chr(base)}-{chr(base + 9)}" for base in range(0x0966, 0x0D67, 0x80))
 _D = f"[{DIGITS}]"
 _END = f"(?![{_W}])"
 _NUM_END = f"(?![{_W}]|[.,]{_D})"  # no letter, mark or digit, no decimal or group goes on
 _ORD = "(?:st|nd|rd|th)?"
 _DOT = f"(?:(?<=[A-Za-z])\\.(?=,? {_D}))?"  # "Nov. 9": the dot only if more date follows
-_MONTH = keyword_pattern(_cased(w for ws in _MONTHS for w in ws))
-_WEEKDAY = keyword_pattern(_cased(w for ws in _WEEKDAYS for w in ws))
+_MONTH = keyword_pattern(cased(w for ws in _MONTHS for w in ws))
+_WEEKDAY = keyword_pattern(cased(w for ws in _WEEKDAYS for w in ws))
 _YEAR = f"{_D}{{4}}{_NUM_END}"
 # One lookbehind per cue word (each of fixed width), checked at the year's first digit.
 _CUE_BEHIND = "|".join(f"(?<=(?<![{_W}]){re.escape(c)} {_D})" for c in sorted(set(_CUES_BEFORE)))
@@ -250,7 +148,7 @@ _DIGIT_LED = (  # the first digit is outside the groups, so that the branch star
     f"(?:  ?(?P<tw>{_WEEKDAY})\\)|[,،] (?P<tw2>{_WEEKDAY}){_END})?"
     f"|(?:{_CUE_BEHIND})(?P<yb>{_D}{{3}}){_NUM_END}"
     f"|(?P<ya>{_D}{{3}}){_NUM_END}(?= {keyword_pattern(_CUES_AFTER)}{_END})(?! मे[ंँ] से)"
-    # Any other digit after a space: where a number may start (see number_starts).
+    # Any other digit after a space: where a number may start (remember_number_starts).
     "|(?P<nx>))(?P<dg>)")
 # After a weekday or month word: a weekday's date, day first ("शनिवार (9 नवंबर)", its
 # parenthesis closed) or month first ("Saturday, March 3, 2025"); or a month's day or year.
@@ -260,12 +158,11 @@ _KEYWORD_REST = (
     f"|[,،]? (?P<m3>{_MONTH}){_END}{_DOT} (?P<d3>{_D}{_D}?){_ORD}{_NUM_END}"
     f"(?:[,،]? (?P<y3>{_YEAR}))?"
     f"| (?P<d2>{_D}{_D}?){_ORD}{_NUM_END}(?:[,،]? (?P<y2>{_YEAR}))?|[,،]? (?P<y4>{_YEAR}))")
-_FIRSTS = {c for w in _KEYWORDS for c in _ARABIC_VARIANTS.get(w[0], w[0])}
-_SECONDS = {c for w in _KEYWORDS for c in _ARABIC_VARIANTS.get(fold(w)[1], fold(w)[1])}
-# What may follow the first digit of a date or a number: a digit (in the class below), a
-# space, punctuation, an ordinal suffix. A digit followed by anything else ("5→") starts
-# neither; the number scanner applies the same rule, see worker.enrich.numbers.
-FOLLOWS_DIGIT = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~।॥،؛؟۔“”‘’«»–—…·•"
+# The scan filter: the first two characters of a keyword (in any spelling) ...
+_FIRSTS = {c for w in _KEYWORDS for c in spellings(w[0])}
+_SECONDS = {c for w in _KEYWORDS for c in spellings(fold(w)[1])}
+# ... or what may follow a date's first digit: a digit (in the class), a space or
+# punctuation (the same rule as for numbers), an ordinal suffix.
 _SECONDS |= {c.upper() for c in _SECONDS} | set("\u093c\u09bc\u0901\u0902snrt" + FOLLOWS_DIGIT)
 _FILTER = "".join(f"[{DIGITS}{re.escape(''.join(sorted(cs)))}]" for cs in (_FIRSTS, _SECONDS))
 _SCAN = re.compile(f" (?={_FILTER})(?:{_DIGIT_LED}|{gated_pattern(_KEYWORDS)})"
@@ -278,44 +175,6 @@ _SPACED_DIGITS = tuple(_SCAN.groupindex[n] for n in ("dy", "d", "y", "d3", "y3",
  _D3, _Y3, _D2, _Y2, _Y4) = (_SCAN.groupindex[n] - 1 for n in (
     "iy", "im", "id", "nd", "nm", "ny", "dd", "dm", "dy", "tw", "tw2", "yb", "ya", "ke", "d",
     "m", "y", "m3", "d3", "y3", "d2", "y2", "y4"))
-# Line breaks, "(", opening quotes and currency signs ("₹5") end words like a space (other
-# spaces are already " " in normalized text); each replacement keeps the length.
-_AS_SPACE = ("\n", "(", "“", "‘", '"', "'", "₹", "$")
-# (text, its scan copy, where numbers may start or None if not scanned yet); one entry.
-_memo: tuple[str, str, tuple[int, ...] | None] = ("", " ", ())
-
-
-def scan_copy(text: str) -> str:
-    """The text as the scanners read it, with offsets the text's plus one: a space at each
-    end; line breaks, "(", opening quotes and currency signs as spaces; "Rs." as "Rs "."""
-    global _memo  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
-    memo = _memo  # read once: another thread may swap the tuple, never part of it
-    if memo[0] is text:
-        return memo[1]
-    scan = f" {text} "  # the space after the end gives a final digit a follower
-    for old in _AS_SPACE:
-        if old in scan:
-            scan = scan.replace(old, " ")
-    at = scan.find("R")  # "Rs.": one-character searches cost far less than a 3-character one
-    while at >= 0:
-        if scan.startswith("s.", at + 1):
-            scan = scan[:at] + "Rs " + scan[at + 3:]
-        at = scan.find("R", at + 1)
-    _memo = (text, scan, None)
-    return scan
-
-
-def number_starts(text: str) -> tuple[int, ...] | None:
-    """Where numbers may start in ``text`` (offsets of a digit after a space in the scan
-    copy), as found by the last :func:`extract_dates` call on this very string; else None.
-
-    The date scan meets every such digit anyway, so the number scan can try these places
-    only instead of the whole text: the result is the same, the work is less.
-    """
-    memo = _memo
-    return memo[2] if memo[0] is text else None
-
-
 # A found date: [start, end, year, month, day, weekday] in text offsets; 0 (-1 for the
 # weekday) where unknown or absent. Plain lists: the hot path makes a few per article.
 _Found = list[int]
@@ -494,7 +353,6 @@ def extract_dates(
     dates take the largest explicit year in the text; with no year at all they are left
     out. An explicit year wins over a weekday that disagrees with it.
     """
-    global _memo  # noqa: PLW0603 - see scan_copy
     scan = scan_copy(text)
     found: list[_Found] = []
     starts: list[int] = []
@@ -512,7 +370,7 @@ def extract_dates(
         f = _parse(m, g, text)
         if f is not None:
             found.append(f)
-    _memo = (text, scan, tuple(starts))
+    remember_number_starts(text, scan, tuple(starts))
     yearless = [f for f in found if not f[2]]
     if yearless:
         _resolve(yearless, [f[2] for f in found if f[2]], published, today)

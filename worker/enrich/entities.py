@@ -131,13 +131,14 @@ class Gazetteer:
         for i in compress(range(len(keys)), map(starts.__contains__, keys)):
             if i < skip_until:
                 continue
-            for parts, entity in starts[keys[i]]:
-                end = i + len(parts)
-                if len(parts) == 1 or tuple(keys[i:end]) == parts:
-                    break
-            else:
+            # Longest first: the first candidate whose tokens all follow is the match.
+            match = next(
+                (c for c in starts[keys[i]] if tuple(keys[i : i + len(c[0])]) == c[0]), None
+            )
+            if match is None:
                 continue
-            skip_until = end
+            parts, entity = match
+            end = skip_until = i + len(parts)
             form = tokens[i] if end == i + 1 else " ".join(tokens[i:end])
             slot = found.get(entity.canonical)
             if slot is None:

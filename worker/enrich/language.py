@@ -14,13 +14,25 @@ from dataclasses import dataclass
 
 # Scripts by 128-code-point block: block id = code point >> 7 (U+0900 -> 0x12).
 _SCRIPT_BLOCKS: dict[str, tuple[int, ...]] = {
-    "Deva": (0x12,), "Beng": (0x13,), "Guru": (0x14,), "Gujr": (0x15,), "Orya": (0x16,),
-    "Taml": (0x17,), "Telu": (0x18,), "Knda": (0x19,), "Mlym": (0x1A,),
-    "Arab": (0x0C, 0x0D), "Cyrl": (0x08, 0x09),
+    "Deva": (0x12,),
+    "Beng": (0x13,),
+    "Guru": (0x14,),
+    "Gujr": (0x15,),
+    "Orya": (0x16,),
+    "Taml": (0x17,),
+    "Telu": (0x18,),
+    "Knda": (0x19,),
+    "Mlym": (0x1A,),
+    "Arab": (0x0C, 0x0D),
+    "Cyrl": (0x08, 0x09),
 }
 # The punctuation of those blocks that running text is full of (sentence and clause
 # marks); digits are rarer and are left in the count.
-_NON_LETTERS = {"Deva": ("\u0964", "\u0965"), "Beng": ("\u0964",), "Arab": ("\u060c", "\u06d4", "\u061f")}
+_NON_LETTERS = {
+    "Deva": ("\u0964", "\u0965"),
+    "Beng": ("\u0964",),
+    "Arab": ("\u060c", "\u06d4", "\u061f"),
+}
 # High byte of a UTF-16 code unit, doubled; 0xFE for the upper half of the BMP and for
 # surrogates, so that adding the low byte's top bit below never carries.
 _DOUBLE_HIGH = bytes(2 * b if b < 0x80 else 0xFE for b in range(256))
@@ -284,7 +296,9 @@ def detect_language(
             return Language(hint or "und", 0.3 if hint else 0.0)
         return Language(code, round(min(1.0, 0.5 + share / 2), 2))
 
-    hits = {lang: sum(map(counts.__getitem__, counts.keys() & words)) for lang, words in markers.items()}
+    hits = {
+        lang: sum(map(counts.__getitem__, counts.keys() & words)) for lang, words in markers.items()
+    }
     ranked = sorted(hits.items(), key=lambda kv: -kv[1])
     best, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0

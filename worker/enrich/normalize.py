@@ -226,10 +226,21 @@ def normalize_text(text: str) -> tuple[str, NormalizationReport]:
 # chandrabindu as anusvara, and nukta letters that NFC composes (or that text which is not
 # NFC may hold precomposed) as their base letters.
 _KEY_FOLDS = (
-    (NUKTA, ""), (ZWNJ, ""), (ZWJ, ""), ("\u0901", "\u0902"),
-    ("\u0929", "\u0928"), ("\u0931", "\u0930"), ("\u0934", "\u0933"),
-    ("\u0958", "\u0915"), ("\u0959", "\u0916"), ("\u095a", "\u0917"), ("\u095b", "\u091c"),
-    ("\u095c", "\u0921"), ("\u095d", "\u0922"), ("\u095e", "\u092b"), ("\u095f", "\u092f"),
+    (NUKTA, ""),
+    (ZWNJ, ""),
+    (ZWJ, ""),
+    ("\u0901", "\u0902"),
+    ("\u0929", "\u0928"),
+    ("\u0931", "\u0930"),
+    ("\u0934", "\u0933"),
+    ("\u0958", "\u0915"),
+    ("\u0959", "\u0916"),
+    ("\u095a", "\u0917"),
+    ("\u095b", "\u091c"),
+    ("\u095c", "\u0921"),
+    ("\u095d", "\u0922"),
+    ("\u095e", "\u092b"),
+    ("\u095f", "\u092f"),
 )
 
 

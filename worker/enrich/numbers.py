@@ -9,31 +9,32 @@ postposition or other function word.
 
 A number glued to a word or to another number (``COVID-19``, ``G20``, ``5G``, ``2022-23``,
 ``10:30``, URL paths, ISO dates) is part of a token, not a quantity, and is not reported;
-so are ranges such as ``5-6``. Like :mod:`worker.enrich.dates`, the scan starts only after
-a space of a copy of the text, which gives the engine a literal to skip to and gives the
-left word boundary for free.
+neither are ranges such as ``5-6``.
+
+This module also holds what both extractors share, so that :mod:`worker.enrich.dates`
+imports from here and never the other way: spelling-tolerant keyword patterns, and the
+scan copy of the text. Both scanners start a match only after a space of that copy, which
+gives the regex engine a literal to skip to and the left word boundary for free. The date
+scan meets every digit after a space anyway and records them, so that the number scan on
+the same text (the pipeline runs dates first) tries those places only.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
+from typing import Any
 
-from worker.enrich.dates import (
-    DIGITS,
-    FOLLOWS_DIGIT,
-    fold,
-    keyword_pattern,
-    number_starts,
-    scan_copy,
-)
 from worker.enrich.tokens import WORD_CHARS
 
-__all__ = ["NumberMention", "extract_numbers"]
+__all__ = ["DIGITS", "FOLLOWS_DIGIT", "NumberMention", "cased", "extract_numbers", "fold",
+           "gated_pattern", "keyword_pattern", "remember_number_starts", "scan_copy",
+           "spellings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,164 @@ class NumberMention:
     end: int
 
 
-def _cased(words: str) -> list[str]:
-    out: list[str] = []
-    for word in words.split():
-        out.extend({word, word.capitalize(), word.upper()} if word.isascii() else {word})
-    return out
+# --- shared with worker.enrich.dates: spelling-tolerant keyword patterns ---------------
+
+# In NFC text a nukta follows only these consonants: the precomposed ऩ ऱ ऴ stay composed,
+# and the other nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़, Bengali ড় ঢ় য়) are decomposed.
+_NUKTA_AFTER = {**dict.fromkeys("कखगजडढफय", "\u093c"), **dict.fromkeys("ডঢয", "\u09bc")}
+# Urdu is typed with Arabic keyboard letters as often as with the Urdu ones.
+_ARABIC_VARIANTS = {"ی": "ییى", "ک": "کك", "ہ": "ہه"}
+_FOLD = str.maketrans({"\u093c": None, "\u09bc": None, "\u0901": "\u0902", "\u200c": None,
+                       "\u200d": None, "ي": "ی", "ى": "ی", "ك": "ک", "ه": "ہ"})
+
+
+def spellings(ch: str) -> str:
+    """``ch`` and the letters typed for it (Arabic keyboard letters for Urdu ones)."""
+    return _ARABIC_VARIANTS.get(ch, ch)
+
+
+def fold(word: str) -> str:
+    """The lookup key of a matched word: no nukta or joiners, chandrabindu as anusvara,
+    Arabic letter variants as the Urdu ones, lower case."""
+    return word.translate(_FOLD).lower()
+
+
+def _units(word: str) -> list[str]:
+    """Split ``word`` into regex atoms that also match its variant spellings."""
+    units: list[str] = []
+    for ch in unicodedata.normalize("NFC", word):
+        if ch in "\u093c\u09bc":
+            continue  # written or not, the consonant's unit makes it optional
+        if ch in _NUKTA_AFTER:
+            units.append(ch + _NUKTA_AFTER[ch] + "?")
+        elif ch in "\u0901\u0902":
+            units.append("[\u0901\u0902]")
+        elif ch in "\u094d\u09cd":
+            units.append(ch + "[\u200c\u200d]?")  # a virama may carry a joiner
+        elif ch in _ARABIC_VARIANTS:
+            units.append(f"[{_ARABIC_VARIANTS[ch]}]")
+        else:
+            units.append(re.escape(ch))
+    return units
+
+
+def _trie(words: Iterable[list[str]]) -> dict[str, Any]:
+    trie: dict[str, Any] = {}
+    for units in words:
+        node = trie
+        for unit in units:
+            node = node.setdefault(unit, {})
+        node[""] = {}  # end of a word
+    return trie
+
+
+def _emit(node: dict[str, Any]) -> str:
+    alternatives = [unit + _emit(child) for unit, child in sorted(node.items()) if unit]
+    if not alternatives:
+        return ""
+    body = "|".join(alternatives)
+    if "" in node:
+        return f"(?:{body})?"
+    return body if len(alternatives) == 1 else f"(?:{body})"
+
+
+def keyword_pattern(words: Iterable[str]) -> str:
+    """Compile ``words`` into one regex alternation shaped as a trie, in a group.
+
+    A nukta is optional after the consonants that take one, chandrabindu and anusvara are
+    interchangeable, a virama may carry a joiner, and Arabic and Urdu letter variants
+    match each other. The result has no boundaries and no capturing groups; with a
+    boundary after it, the longest word wins.
+    """
+    pattern = _emit(_trie(_units(w) for w in words))
+    return pattern if pattern.startswith("(?:") else f"(?:{pattern})"
+
+
+def gated_pattern(words: Iterable[str]) -> str:
+    """Like :func:`keyword_pattern`, but bare alternatives shaped for a scanning regex.
+
+    The engine tries every alternative at every candidate position, so their number is
+    what costs. Devanagari words form an exact trie, one alternative per first letter.
+    Each other script gets one alternative: a class of its first letters followed by the
+    trie of all its words' tails. That alternative also matches look-alikes (the first
+    letter of one word with the tail of another): callers must look matches up.
+    """
+    deva: list[str] = []
+    others: dict[str, list[str]] = {}
+    for word in words:
+        first = unicodedata.normalize("NFC", word)[0]
+        if "\u0900" <= first <= "\u097f":
+            deva.append(word)
+        else:
+            script = "bn" if "\u0980" <= first <= "\u09ff" else "ar" if first >= "\u0600" else "la"
+            others.setdefault(script, []).append(word)
+    trie = _trie(_units(w) for w in deva)
+    branches = [unit + _emit(child) for unit, child in sorted(trie.items())]
+    for group in others.values():
+        firsts = "".join(sorted({c for w in group for c in spellings(w[0])}))
+        branches.append(f"[{re.escape(firsts)}]{_emit(_trie(_units(w)[1:] for w in group))}")
+    return "|".join(branches)
+
+
+def cased(words: Iterable[str]) -> list[str]:
+    """Latin words as written, in lower case and in upper case; others unchanged."""
+    return [v for w in words for v in ({w, w.lower(), w.upper()} if w.isascii() else (w,))]
+
+
+# --- shared with worker.enrich.dates: the scan copy ---------------------------------------
+
+# Decimal digits of ASCII, Arabic-Indic, Urdu and the Indic scripts (Devanagari through
+# Malayalam): an explicit class is faster for the engine than \d, and int() reads them all.
+DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9" + "".join(
+    f"{chr(base)}-{chr(base + 9)}" for base in range(0x0966, 0x0D67, 0x80))
+# What may follow the first digit of a number (or a date) besides a digit. A digit followed
+# by anything else ("5→") starts neither, in both scanners alike.
+FOLLOWS_DIGIT = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~।॥،؛؟۔“”‘’«»–—…·•"
+# Line breaks, "(", opening quotes and currency signs ("₹5") end words like a space (other
+# spaces are already " " in normalized text); each replacement keeps the length.
+_AS_SPACE = ("\n", "(", "“", "‘", '"', "'", "₹", "$")
+# (text, its scan copy, where numbers may start or None if not scanned yet); one entry.
+_memo: tuple[str, str, tuple[int, ...] | None] = ("", "  ", ())
+
+
+def scan_copy(text: str) -> str:
+    """The text as the scanners read it, with offsets the text's plus one: a space at each
+    end; line breaks, "(", opening quotes and currency signs as spaces; "Rs." as "Rs "."""
+    global _memo  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
+    memo = _memo  # read once: another thread may swap the tuple, never part of it
+    if memo[0] is text:
+        return memo[1]
+    scan = f" {text} "  # the space after the end gives a final digit a follower
+    for old in _AS_SPACE:
+        if old in scan:
+            scan = scan.replace(old, " ")
+    at = scan.find("R")  # "Rs.": one-character searches cost far less than a 3-character one
+    while at >= 0:
+        if scan.startswith("s.", at + 1):
+            scan = scan[:at] + "Rs " + scan[at + 3:]
+        at = scan.find("R", at + 1)
+    _memo = (text, scan, None)
+    return scan
+
+
+def remember_number_starts(text: str, scan: str, starts: tuple[int, ...]) -> None:
+    """Record where numbers may start in ``text``: the offsets, in ``scan`` (its scan
+    copy), of every space followed by a digit that may start a number.
+
+    The date scan meets every such digit anyway; :func:`extract_numbers` on this very
+    string then tries these places only instead of scanning again, with the same result.
+    """
+    global _memo  # noqa: PLW0603 - see scan_copy
+    _memo = (text, scan, starts)
+
+
+def _number_starts(text: str) -> tuple[int, ...] | None:
+    memo = _memo
+    return memo[2] if memo[0] is text else None
+
+
+def _words(words: str) -> list[str]:
+    return cased(words.split())
 
 
 _MULTIPLIER_WORDS = {
@@ -74,17 +228,17 @@ _MULTIPLIER_WORDS = {
     100_000_000_000: "खरब",
     1_000_000_000_000: "trillion trillions ट्रिलियन",
 }
-_MULTIPLIER = {fold(w): n for n, words in _MULTIPLIER_WORDS.items() for w in _cased(words)}
+_MULTIPLIER = {fold(w): n for n, words in _MULTIPLIER_WORDS.items() for w in _words(words)}
 # Rupees are INR: the worker's sources are Indian (Urdu روپے and Bengali টাকা included).
 _CURRENCY_WORDS = {
     "INR": "rupee rupees INR रुपये रुपए रुपया रुपयों रुपयांचा روپے روپیہ روپئے টাকা রুপি",
     "USD": "dollar dollars USD डॉलर डालर ڈالر ডলার",
     "NPR": "रुपैयाँ रुपैंया",
 }
-_CURRENCY = {fold(w): code for code, words in _CURRENCY_WORDS.items() for w in _cased(words)}
+_CURRENCY = {fold(w): code for code, words in _CURRENCY_WORDS.items() for w in _words(words)}
 _CURRENCY_SIGNS = {"₹": "INR", "rs": "INR", "rs.": "INR", "inr": "INR", "रु": "INR",
                    "रु.": "INR", "रू": "INR", "रू.": "INR", "$": "USD", "us$": "USD"}
-_PERCENT_WORDS = [*_cased("percent प्रतिशत फ़ीसदी फ़ीसद टक्के टक्का শতাংশ فیصد"), "per cent",
+_PERCENT_WORDS = [*_words("percent प्रतिशत फ़ीसदी फ़ीसद टक्के टक्का শতাংশ فیصد"), "per cent",
                   "Per cent", "PER CENT"]
 # Words after a number that are grammar, not what is counted; with their case and
 # chandrabindu variants, so that the usual word needs no folding.
@@ -109,7 +263,7 @@ _NUMBER = (
     # Not glued to a letter, a digit group, a range, a time or a path.
     f"(?![{_W}]|[.,]{_D}|[-/:][{_W}])"
 )
-_MULTIPLIER_RE = keyword_pattern(_cased(" ".join(_MULTIPLIER_WORDS.values())))
+_MULTIPLIER_RE = keyword_pattern(_words(" ".join(_MULTIPLIER_WORDS.values())))
 # Every number starts at a digit after a space of the scan copy (currency signs are spaces
 # there), so the engine skips from space to space with one class test at each.
 _SCAN = re.compile(
@@ -117,7 +271,7 @@ _SCAN = re.compile(
     # "1.5 lakh crore" is 1.5e12: up to two multiplier words.
     f"(?: (?P<x1>{_MULTIPLIER_RE})(?![{_W}])(?: (?P<x2>{_MULTIPLIER_RE})(?![{_W}]))?)?"
     f"(?: ?(?P<pc>%)| (?P<pw>{keyword_pattern(_PERCENT_WORDS)})(?![{_W}])"
-    f"| (?P<cw>{keyword_pattern(_cased(' '.join(_CURRENCY_WORDS.values())))})(?![{_W}]))?"
+    f"| (?P<cw>{keyword_pattern(_words(' '.join(_CURRENCY_WORDS.values())))})(?![{_W}]))?"
 )
 # A currency sign or abbreviation right before the number, read back from the text.
 _SIGN_BEFORE = re.compile(f"(?<![{_W}])(?:₹|US\\$|\\$|R[Ss]\\.?|INR|रु\\.?|रू\\.?) ?$")
@@ -156,7 +310,7 @@ def extract_numbers(
     reach = list(accumulate((e for _, e in spans), max))  # furthest end among spans so far
     out: list[NumberMention] = []
     scan = scan_copy(text)
-    places = number_starts(text)
+    places = _number_starts(text)
     if places is None:
         matches: Iterable[re.Match[str] | None] = _SCAN.finditer(scan)
     else:  # extract_dates already met every digit after a space: try only those

@@ -7,9 +7,9 @@ keywords, fingerprints) -> record. Pure code: no Kafka, no I/O after constructio
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
