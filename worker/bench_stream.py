@@ -1,7 +1,9 @@
 """``article-worker bench-stream``: end-to-end rate and latency of one worker on the broker.
 
-Two workers are measured in the same run on the same articles: a Faust agent that only
-forwards the messages unchanged (``run --passthrough``), then the enriching worker. Each
+Three workers are measured in the same run on the same articles: a Faust agent that only
+forwards the messages unchanged (``run --passthrough``), the enriching worker with the
+core in the event loop (``enrich_processes = 0``), and with one helper process for the
+core (``enrich_processes = 1``, the default). Each
 gets fresh topics and a backlog of ``--messages`` seed-sized articles. The rate is taken
 from the broker timestamps of the first and last output record (so start-up does not
 count); then ``--latency-messages`` more are fed at ``--latency-rate`` per second to a
@@ -99,7 +101,7 @@ def _measure(
     latency_rate: float,
 ) -> Result:
     bootstrap = settings.bootstrap_servers
-    tag = f"bench-{mode}-{uuid.uuid4().hex[:6]}"
+    tag = f"bench-{mode.replace('+', '-')}-{uuid.uuid4().hex[:6]}"
     raw, enriched, dlq = f"{tag}.raw", f"{tag}.enriched", f"{tag}.dlq"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
@@ -123,6 +125,7 @@ def _measure(
         ARTICLE_WORKER_DATA_DIR=tempfile.mkdtemp(prefix="article-worker-bench-"),
         ARTICLE_WORKER_LOG_LEVEL="warning",
     )
+    env["ARTICLE_WORKER_ENRICH_PROCESSES"] = "1" if mode == "enrich+helper" else "0"
     command = [sys.executable, "-m", "worker", "run"] + (
         ["--passthrough"] if mode == "passthrough" else []
     )
@@ -171,12 +174,12 @@ def run_stream_benchmark(
             latency_messages=latency_messages,
             latency_rate=latency_rate,
         )
-        for mode in ("passthrough", "enrich")
+        for mode in ("passthrough", "enrich", "enrich+helper")
     ]
     base = results[0].rate
     for r in results:
         print(
-            f"{r.mode:<12} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
+            f"{r.mode:<14} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
             f"latency p50 {r.p50 * 1000:6.1f} ms  p99 {r.p99 * 1000:6.1f} ms"
         )
     return 0

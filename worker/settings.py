@@ -47,8 +47,14 @@ class Settings:
     """Replication factor of topics the worker creates when missing."""
     processing_guarantee: str = "at_least_once"
     """``at_least_once`` or ``exactly_once`` (Kafka transactions)."""
-    concurrency: int = 8
-    """Messages a worker processes at once (their outputs are awaited concurrently)."""
+    concurrency: int = 2
+    """Batches a worker works on at once (one is enriched while another is published)."""
+    batch_size: int = 100
+    """Most messages taken from the stream at a time."""
+    batch_wait_seconds: float = 0.01
+    """Longest wait for a batch to fill before it is processed as it is."""
+    enrich_processes: int = 1
+    """Helper processes that run the enrichment core; 0 runs it in the event loop."""
     max_bytes: int = 1024 * 1024
     """Raw messages larger than this are dead-lettered as ``too_large``."""
     gazetteer: str = ""
@@ -93,9 +99,18 @@ class Settings:
         ):
             if getattr(self, name) < low:
                 problems.append(f"{name}: must be at least {low}")
+        if not 0 <= self.enrich_processes <= 64:
+            problems.append("enrich_processes: must be 0-64")
         if not 0 < self.web_port < 65536:
             problems.append("web_port: must be 1-65535")
-        for name in ("stall_seconds", "lag_interval_seconds", "shutdown_grace_seconds"):
+        if self.batch_size < 1:
+            problems.append("batch_size: must be at least 1")
+        for name in (
+            "stall_seconds",
+            "lag_interval_seconds",
+            "shutdown_grace_seconds",
+            "batch_wait_seconds",
+        ):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")
         for name, allowed in (

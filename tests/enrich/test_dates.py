@@ -24,7 +24,7 @@ def found(text: str, published: datetime.date | None = PUBLISHED) -> list[tuple[
 def check_spans(text: str, mentions: list[DateMention]) -> None:
     last_end = 0
     for m in mentions:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
         assert last_end <= m.start < m.end
         last_end = m.end
 
@@ -75,10 +75,14 @@ def test_seed_offsets() -> None:
         ("(9 नवंबर) को", [("9 नवंबर", "2024-11-09", "day")]),
         ("फरवरी 2022 में", [("फरवरी 2022", "2022-02", "month")]),
         ("फ़रवरी 2022 में", [("फ़रवरी 2022", "2022-02", "month")]),
-        ("सितम्बर 2021, सितंबर 2020", [("सितम्बर 2021", "2021-09", "month"),
-                                        ("सितंबर 2020", "2020-09", "month")]),
-        ("अक्तूबर 2020 और अक्टूबर 2019", [("अक्तूबर 2020", "2020-10", "month"),
-                                           ("अक्टूबर 2019", "2019-10", "month")]),
+        (
+            "सितम्बर 2021, सितंबर 2020",
+            [("सितम्बर 2021", "2021-09", "month"), ("सितंबर 2020", "2020-09", "month")],
+        ),
+        (
+            "अक्तूबर 2020 और अक्टूबर 2019",
+            [("अक्तूबर 2020", "2020-10", "month"), ("अक्टूबर 2019", "2019-10", "month")],
+        ),
         ("नवँबर 2024", [("नवँबर 2024", "2024-11", "month")]),  # chandrabindu for anusvara
         ("अप्रैल 2023", [("अप्रैल 2023", "2023-04", "month")]),
         ("इसी साल जून में", [("जून", "2024-06", "month")]),
@@ -186,14 +190,15 @@ def test_not_dates(text: str) -> None:
 
 def test_explicit_year_wins_over_disagreeing_weekday() -> None:
     # 9 November 2023 was a Thursday.
-    assert found("शनिवार, 9 नवंबर 2023", None) == [
-        ("शनिवार, 9 नवंबर 2023", "2023-11-09", "day")]
+    assert found("शनिवार, 9 नवंबर 2023", None) == [("शनिवार, 9 नवंबर 2023", "2023-11-09", "day")]
 
 
 def test_published_nearest_occurrence_and_ties_to_the_past() -> None:
     assert found("9 नवंबर, जून, जनवरी", PUBLISHED) == [
-        ("9 नवंबर", "2024-11-09", "day"), ("जून", "2024-06", "month"),
-        ("जनवरी", "2025-01", "month")]
+        ("9 नवंबर", "2024-11-09", "day"),
+        ("जून", "2024-06", "month"),
+        ("जनवरी", "2025-01", "month"),
+    ]
     # Six months either way: the past wins.
     assert found("जून", datetime.date(2024, 12, 10)) == [("जून", "2024-06", "month")]
     assert found("25 दिसंबर", datetime.date(2025, 1, 3)) == [("25 दिसंबर", "2024-12-25", "day")]
@@ -204,7 +209,8 @@ def test_published_nearest_occurrence_and_ties_to_the_past() -> None:
 def test_published_prefers_a_year_where_the_weekday_agrees() -> None:
     # Nearest to 2025-05-01 is 2025-11-09 (a Sunday); 2024-11-09 was a Saturday.
     assert found("शनिवार (9 नवंबर)", datetime.date(2025, 5, 1)) == [
-        ("शनिवार (9 नवंबर)", "2024-11-09", "day")]
+        ("शनिवार (9 नवंबर)", "2024-11-09", "day")
+    ]
 
 
 def test_weekday_anchors_the_year_without_publication_date() -> None:
@@ -213,13 +219,18 @@ def test_weekday_anchors_the_year_without_publication_date() -> None:
     assert [(d.value, d.granularity) for d in got] == [("2024-11-07", "day"), ("2024-06", "month")]
     # The explicit year 2019 anchors: Saturday 9 November falls in 2019 itself.
     assert found("2019 में ... शनिवार, 9 नवंबर", None) == [
-        ("2019", "2019", "year"), ("शनिवार, 9 नवंबर", "2019-11-09", "day")]
+        ("2019", "2019", "year"),
+        ("शनिवार, 9 नवंबर", "2019-11-09", "day"),
+    ]
 
 
 def test_latest_explicit_year_without_weekday() -> None:
     assert found("जून में, 2019 में और साल 2020 में; 5 मार्च को", None) == [
-        ("जून", "2020-06", "month"), ("2019", "2019", "year"), ("2020", "2020", "year"),
-        ("5 मार्च", "2020-03-05", "day")]
+        ("जून", "2020-06", "month"),
+        ("2019", "2019", "year"),
+        ("2020", "2020", "year"),
+        ("5 मार्च", "2020-03-05", "day"),
+    ]
 
 
 def test_yearless_dates_without_any_reference_are_left_out() -> None:
@@ -228,9 +239,11 @@ def test_yearless_dates_without_any_reference_are_left_out() -> None:
 
 def test_dates_at_text_and_paragraph_starts_and_in_quotes() -> None:
     text = "जून 2024 में\n\n9 नवंबर 2024 को “जनवरी 2025” कहा"
-    assert found(text) == [("जून 2024", "2024-06", "month"),
-                           ("9 नवंबर 2024", "2024-11-09", "day"),
-                           ("जनवरी 2025", "2025-01", "month")]
+    assert found(text) == [
+        ("जून 2024", "2024-06", "month"),
+        ("9 नवंबर 2024", "2024-11-09", "day"),
+        ("जनवरी 2025", "2025-01", "month"),
+    ]
 
 
 def test_helpers_fold_spelling_variants() -> None:
@@ -252,7 +265,9 @@ texts = st.text(alphabet=st.sampled_from(ALPHABET), max_size=120) | st.text(max_
 
 
 @settings(max_examples=500, deadline=None)
-@given(texts, st.one_of(st.none(), st.dates(datetime.date(1900, 1, 1), datetime.date(2100, 12, 31))))
+@given(
+    texts, st.one_of(st.none(), st.dates(datetime.date(1900, 1, 1), datetime.date(2100, 12, 31)))
+)
 def test_never_raises_and_spans_are_consistent(text: str, published: datetime.date | None) -> None:
     mentions = extract_dates(text, published, today=datetime.date(2024, 11, 10))
     check_spans(text, mentions)

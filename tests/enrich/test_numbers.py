@@ -10,18 +10,19 @@ from hypothesis import strategies as st
 
 from tests.conftest import USER_SEED
 from worker.enrich.dates import extract_dates
-from worker.enrich.numbers import NumberMention, extract_numbers
+from worker.enrich.numbers import NumberMention, extract_numbers, scan_copy
 
 
-def found(text: str, exclude: list[tuple[int, int]] | None = None
-          ) -> list[tuple[str, int | float, str | None]]:
+def found(
+    text: str, exclude: list[tuple[int, int]] | None = None
+) -> list[tuple[str, int | float, str | None]]:
     return [(n.text, n.value, n.unit) for n in extract_numbers(text, exclude or [])]
 
 
 def check_spans(text: str, mentions: list[NumberMention]) -> None:
     last_end = 0
     for m in mentions:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
         assert last_end <= m.start < m.end
         last_end = m.end
 
@@ -37,8 +38,12 @@ def test_seed_outside_dates() -> None:
 
 def test_seed_without_exclusions_reports_the_date_numbers_too() -> None:
     text = unicodedata.normalize("NFC", USER_SEED.read_text(encoding="utf-8"))
-    assert found(text) == [("9", 9, "नवंबर"), ("2022", 2022, None), ("7", 7, "नवंबर"),
-                           ("11,000", 11000, "सैनिक")]
+    assert found(text) == [
+        ("9", 9, "नवंबर"),
+        ("2022", 2022, None),
+        ("7", 7, "नवंबर"),
+        ("11,000", 11000, "सैनिक"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -83,6 +88,7 @@ def test_seed_without_exclusions_reports_the_date_numbers_too() -> None:
         ("Rs 3 crore", [("Rs 3 crore", 30000000, "INR")]),
         ("Rs. 3 crore", [("Rs. 3 crore", 30000000, "INR")]),
         ("Rs.3 crore", [("Rs.3 crore", 30000000, "INR")]),
+        ("Rs.5,000 crore", [("Rs.5,000 crore", 50000000000, "INR")]),
         ("INR 500", [("INR 500", 500, "INR")]),
         ("रु. 500 दिए", [("रु. 500", 500, "INR")]),
         ("500 रुपये दिए", [("500 रुपये", 500, "INR")]),
@@ -184,4 +190,16 @@ def test_never_raises_and_spans_are_consistent(text: str, spans: list[tuple[int,
         assert isinstance(m.value, int | float)
         assert not any(s < m.end and m.start < e for s, e in exclude if s < e)
     for d in extract_dates(text):
-        assert text[d.start:d.end] == d.text
+        assert text[d.start : d.end] == d.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_reusing_the_date_scan_changes_nothing(text: str) -> None:
+    dates = [(d.start, d.end) for d in extract_dates(text)]  # records where numbers start
+    for exclude in (dates, []):
+        reused = extract_numbers(text, exclude)
+        extract_dates(text)
+        scan_copy("\x00 another text")  # forget the date scan: scan again from scratch
+        assert extract_numbers(text, exclude) == reused
+        extract_dates(text)

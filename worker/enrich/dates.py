@@ -65,42 +65,45 @@ class DateMention:
 
 # --- vocabulary ----------------------------------------------------------------------------
 
-_MONTHS: tuple[tuple[str, ...], ...] = (
-    ("जनवरी", "जानेवारी", "جنوری", "জানুয়ারি", "জানুয়ারী", "January", "Jan"),
-    ("फ़रवरी", "फेब्रुवारी", "फेब्रुअरी", "فروری", "ফেব্রুয়ারি", "ফেব্রুয়ারী", "February", "Feb"),
-    ("मार्च", "مارچ", "মার্চ", "March", "Mar"),
-    ("अप्रैल", "अप्रेल", "एप्रिल", "अप्रिल", "اپریل", "এপ্রিল", "April", "Apr"),
-    ("मई", "मे", "مئی", "মে", "May"),
-    ("जून", "जुन", "جون", "জুন", "June", "Jun"),
-    ("जुलाई", "जुलै", "جولائی", "জুলাই", "July", "Jul"),
-    ("अगस्त", "ऑगस्ट", "अगस्ट", "اگست", "আগস্ট", "আগষ্ট", "অগাস্ট", "August", "Aug"),
-    ("सितंबर", "सितम्बर", "सप्टेंबर", "सेप्टेम्बर", "ستمبر", "সেপ্টেম্বর", "September", "Sept",
-     "Sep"),
-    ("अक्टूबर", "अक्तूबर", "ऑक्टोबर", "अक्टोबर", "اکتوبر", "অক্টোবর", "October", "Oct"),
-    ("नवंबर", "नवम्बर", "नोव्हेंबर", "नोभेम्बर", "نومبر", "নভেম্বর", "November", "Nov"),
-    ("दिसंबर", "दिसम्बर", "डिसेंबर", "डिसेम्बर", "دسمبر", "ডিসেম্বর", "December", "Dec"),
+# One line per month (then weekday): Hindi, Marathi, Nepali, Urdu, Bengali, English.
+_MONTHS = tuple(
+    line.split()
+    for line in (
+        "जनवरी जानेवारी جنوری জানুয়ারি জানুয়ারী January Jan",
+        "फ़रवरी फेब्रुवारी फेब्रुअरी فروری ফেব্রুয়ারি ফেব্রুয়ারী February Feb",
+        "मार्च مارچ মার্চ March Mar",
+        "अप्रैल अप्रेल एप्रिल अप्रिल اپریل এপ্রিল April Apr",
+        "मई मे مئی মে May",
+        "जून जुन جون জুন June Jun",
+        "जुलाई जुलै جولائی জুলাই July Jul",
+        "अगस्त ऑगस्ट अगस्ट اگست আগস্ট আগষ্ট অগাস্ট August Aug",
+        "सितंबर सितम्बर सप्टेंबर सेप्टेम्बर ستمبر সেপ্টেম্বর September Sept Sep",
+        "अक्टूबर अक्तूबर ऑक्टोबर अक्टोबर اکتوبر অক্টোবর October Oct",
+        "नवंबर नवम्बर नोव्हेंबर नोभेम्बर نومبر নভেম্বর November Nov",
+        "दिसंबर दिसम्बर डिसेंबर डिसेम्बर دسمبر ডিসেম্বর December Dec",
+    )
 )
 # Monday first, as datetime.date.weekday() counts.
-_WEEKDAYS: tuple[tuple[str, ...], ...] = (
-    ("सोमवार", "सोमबार", "پیر", "سوموار", "সোমবার", "Monday", "Mon"),
-    ("मंगलवार", "मंगळवार", "मङ्गलबार", "मंगलबार", "منگل", "মঙ্গলবার", "Tuesday", "Tues", "Tue"),
-    ("बुधवार", "बुधबार", "بدھ", "বুধবার", "Wednesday", "Wed"),
-    ("गुरुवार", "बृहस्पतिवार", "वीरवार", "बिहीबार", "جمعرات", "বৃহস্পতিবার", "Thursday", "Thurs",
-     "Thur", "Thu"),
-    ("शुक्रवार", "शुक्रबार", "جمعہ", "جمعے", "শুক্রবার", "Friday", "Fri"),
-    ("शनिवार", "शनिबार", "ہفتہ", "ہفتے", "শনিবার", "Saturday", "Sat"),
-    ("रविवार", "इतवार", "आइतबार", "اتوار", "রবিবার", "Sunday", "Sun"),
+_WEEKDAYS = tuple(
+    line.split()
+    for line in (
+        "सोमवार सोमबार پیر سوموار সোমবার Monday Mon",
+        "मंगलवार मंगळवार मङ्गलबार मंगलबार منگل মঙ্গলবার Tuesday Tues Tue",
+        "बुधवार बुधबार بدھ বুধবার Wednesday Wed",
+        "गुरुवार बृहस्पतिवार वीरवार बिहीबार جمعرات বৃহস্পতিবার Thursday Thurs Thur Thu",
+        "शुक्रवार शुक्रबार جمعہ جمعے শুক্রবার Friday Fri",
+        "शनिवार शनिबार ہفتہ ہفتے শনিবার Saturday Sat",
+        "रविवार इतवार आइतबार اتوار রবিবার Sunday Sun",
+    )
 )
 # Words before a 4-digit number that make it a year, and words after it. Not Hindi का/के
 # ("2000 के नोट" are banknotes), not से ("2000 से अधिक" is "more than 2000").
-_CUES_BEFORE = ("साल", "सन्", "सन", "वर्ष", "سال", "سن", "সাল", "in", "In", "since", "Since",
-                "year", "Year", "until", "Until", "till")
-_CUES_AFTER = ("में", "मध्ये", "साली", "میں", "সালে", "সালের", "সাল")
+_CUES_BEFORE = "साल सन् सन वर्ष سال سن সাল in In since Since year Year until Until till".split()
+_CUES_AFTER = "में मध्ये साली میں সালে সালের সাল".split()
 # Month words that are also ordinary words: dates only with a day or a year. English
 # abbreviations are never taken alone either.
-_NOT_ALONE = frozenset(fold(w) for w in (
-    "मार्च", "مارچ", "মার্চ", "मे", "মে", "जुन", "May", "March", "Jan", "Feb", "Mar", "Apr",
-    "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"))
+_ABBREVIATIONS = "May March Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec".split()
+_NOT_ALONE = frozenset(map(fold, "मार्च مارچ মার্চ मे মে जुन".split() + _ABBREVIATIONS))
 # Marathi/Nepali मे is also Hindi में with the anusvara dropped, a common slip ("5 मे से
 # 3"): it counts only with a year.
 _NEEDS_YEAR = frozenset({fold("मे")})
@@ -110,14 +113,18 @@ _KEYWORDS = cased(w for words in (*_MONTHS, *_WEEKDAYS) for w in words)
 _Keyword = tuple[bool, int, bool, bool]
 _KEYWORD_OF: dict[str, _Keyword] = {
     **{fold(w): (False, n, False, False) for n, ws in enumerate(_WEEKDAYS) for w in cased(ws)},
-    **{k: (True, n, k not in _NOT_ALONE, k in _NEEDS_YEAR)
-       for n, ws in enumerate(_MONTHS, 1) for k in map(fold, cased(ws))},
+    **{
+        k: (True, n, k not in _NOT_ALONE, k in _NEEDS_YEAR)
+        for n, ws in enumerate(_MONTHS, 1)
+        for k in map(fold, cased(ws))
+    },
 }
 # The spellings as listed, so that the usual match needs no folding. An English month in
 # lower case is not taken alone ("june" is a word more often than a month).
 _EXACT_OF: dict[str, _Keyword] = {
     unicodedata.normalize("NFC", w): (m, n, alone and not (w.isascii() and w.islower()), y)
-    for w in _KEYWORDS for m, n, alone, y in [_KEYWORD_OF[fold(w)]]
+    for w in _KEYWORDS
+    for m, n, alone, y in [_KEYWORD_OF[fold(w)]]
 }
 
 # --- the scanner -----------------------------------------------------------------------------
@@ -136,8 +143,8 @@ _END = f"(?![{_W}])"
 _NUM_END = f"(?![{_W}]|[.,]{_D})"  # no letter, mark or digit, no decimal or group goes on
 _ORD = "(?:st|nd|rd|th)?"
 _DOT = f"(?:(?<=[A-Za-z])\\.(?=,? {_D}))?"  # "Nov. 9": the dot only if more date follows
-_MONTH = keyword_pattern(cased(w for ws in _MONTHS for w in ws))
-_WEEKDAY = keyword_pattern(cased(w for ws in _WEEKDAYS for w in ws))
+_MONTH = keyword_pattern(w for ws in _MONTHS for w in ws)
+_WEEKDAY = keyword_pattern(w for ws in _WEEKDAYS for w in ws)
 _YEAR = f"{_D}{{4}}{_NUM_END}"
 # One lookbehind per cue word (each of fixed width), checked at the year's first digit.
 _CUE_BEHIND = "|".join(f"(?<=(?<![{_W}]){re.escape(c)} {_D})" for c in sorted(set(_CUES_BEFORE)))
@@ -145,11 +152,12 @@ _DIGIT_LED = (  # the first digit is outside the groups, so that the branch star
     f"{_D}(?:(?P<iy>{_D}{{3}})-(?P<im>{_D}{_D})-(?P<id>{_D}{_D})(?:(?=T{_D})|(?![{_W}]|[-/.]{_D}))"
     f"|(?P<nd>{_D}?)(?P<ns>[-/.])(?P<nm>{_D}{_D}?)(?P=ns)(?P<ny>{_D}{{4}})(?![{_W}]|[-/.]{_D})"
     f"|(?P<dd>{_D}?){_ORD}{_NUM_END} (?:of )?(?P<dm>{_MONTH}){_END}{_DOT}(?:[,،]? (?P<dy>{_YEAR}))?"
-    f"(?:  ?(?P<tw>{_WEEKDAY})\\)|[,،] (?P<tw2>{_WEEKDAY}){_END})?"
+    f"(?:(?:(?P<twp>  ?)|[,،] )(?P<tw>{_WEEKDAY})(?(twp)\\)|{_END}))?"
     f"|(?:{_CUE_BEHIND})(?P<yb>{_D}{{3}}){_NUM_END}"
     f"|(?P<ya>{_D}{{3}}){_NUM_END}(?= {keyword_pattern(_CUES_AFTER)}{_END})(?! मे[ंँ] से)"
     # Any other digit after a space: where a number may start (remember_number_starts).
-    "|(?P<nx>))(?P<dg>)")
+    "|(?P<nx>))(?P<dg>)"
+)
 # After a weekday or month word: a weekday's date, day first ("शनिवार (9 नवंबर)", its
 # parenthesis closed) or month first ("Saturday, March 3, 2025"); or a month's day or year.
 _KEYWORD_REST = (
@@ -157,7 +165,8 @@ _KEYWORD_REST = (
     f"(?P<m>{_MONTH}){_END}{_DOT}(?:[,،]? (?P<y>{_YEAR}))?(?(wp) ?\\))"
     f"|[,،]? (?P<m3>{_MONTH}){_END}{_DOT} (?P<d3>{_D}{_D}?){_ORD}{_NUM_END}"
     f"(?:[,،]? (?P<y3>{_YEAR}))?"
-    f"| (?P<d2>{_D}{_D}?){_ORD}{_NUM_END}(?:[,،]? (?P<y2>{_YEAR}))?|[,،]? (?P<y4>{_YEAR}))")
+    f"| (?P<d2>{_D}{_D}?){_ORD}{_NUM_END}(?:[,،]? (?P<y2>{_YEAR}))?|[,،]? (?P<y4>{_YEAR}))"
+)
 # The scan filter: the first two characters of a keyword (in any spelling) ...
 _FIRSTS = {c for w in _KEYWORDS for c in spellings(w[0])}
 _SECONDS = {c for w in _KEYWORDS for c in spellings(fold(w)[1])}
@@ -165,16 +174,22 @@ _SECONDS = {c for w in _KEYWORDS for c in spellings(fold(w)[1])}
 # punctuation (the same rule as for numbers), an ordinal suffix.
 _SECONDS |= {c.upper() for c in _SECONDS} | set("\u093c\u09bc\u0901\u0902snrt" + FOLLOWS_DIGIT)
 _FILTER = "".join(f"[{DIGITS}{re.escape(''.join(sorted(cs)))}]" for cs in (_FIRSTS, _SECONDS))
-_SCAN = re.compile(f" (?={_FILTER})(?:{_DIGIT_LED}|{gated_pattern(_KEYWORDS)})"
-                   f"(?(dg)|(?P<ke>){_END}{_KEYWORD_REST}?)")
-_NX = _SCAN.groupindex["nx"] - 1
+_SCAN = re.compile(
+    f" (?={_FILTER})(?:{_DIGIT_LED}|{gated_pattern(_KEYWORDS)})"
+    f"(?(dg)|(?P<ke>){_END}{_KEYWORD_REST}?)"
+)
+
+
+def _groups(names: str) -> list[int]:
+    """Indexes into Match.groups() (one tuple beats one call per group in the hot path)."""
+    return [_SCAN.groupindex[name] - 1 for name in names.split()]
+
+
+_IY, _IM, _ID, _ND, _NM, _NY, _DD, _DM, _DY = _groups("iy im id nd nm ny dd dm dy")
+_TWP, _TW, _YB, _YA, _KE, _DAY, _MON, _YR = _groups("twp tw yb ya ke d m y")
+_M3, _D3, _Y3, _D2, _Y2, _Y4, _NX = _groups("m3 d3 y3 d2 y2 y4 nx")
 # The groups that start with a digit after a space (besides a digit-led date's first).
-_SPACED_DIGITS = tuple(_SCAN.groupindex[n] for n in ("dy", "d", "y", "d3", "y3", "d2", "y2", "y4"))
-# Indexes into Match.groups() (group number - 1), which is faster than one call per group.
-(_IY, _IM, _ID, _ND, _NM, _NY, _DD, _DM, _DY, _TW, _TW2, _YB, _YA, _KE, _DAY, _MON, _YR, _M3,
- _D3, _Y3, _D2, _Y2, _Y4) = (_SCAN.groupindex[n] - 1 for n in (
-    "iy", "im", "id", "nd", "nm", "ny", "dd", "dm", "dy", "tw", "tw2", "yb", "ya", "ke", "d",
-    "m", "y", "m3", "d3", "y3", "d2", "y2", "y4"))
+_SPACED_DIGITS = [i + 1 for i in _groups("dy d y d3 y3 d2 y2 y4")]
 # A found date: [start, end, year, month, day, weekday] in text offsets; 0 (-1 for the
 # weekday) where unknown or absent. Plain lists: the hot path makes a few per article.
 _Found = list[int]
@@ -196,8 +211,9 @@ def _keyword(word: str) -> _Keyword | None:
     return found if found is not None else _KEYWORD_OF.get(fold(word))
 
 
-def _day(span: tuple[int, int], day: str, word: str, year: str | None, weekday: int
-         ) -> _Found | None:
+def _day(
+    span: tuple[int, int], day: str, word: str, year: str | None, weekday: int
+) -> _Found | None:
     """A day-month(-year) date; None when the month word is not one or the date is invalid."""
     kind = _keyword(word)
     if kind is None or not kind[0] or (year is None and kind[3]):
@@ -220,11 +236,11 @@ def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> _Found | No
         dmy = (int(g[_NY]), int(g[_NM]), int(first + g[_ND]))
         return [start, end, *dmy, -1] if _valid(*dmy) else None
     if g[_DM] is not None:
-        weekday, word = -1, g[_TW] or g[_TW2]
+        weekday, word = -1, g[_TW]
         if word is not None:
             kind = _keyword(word)
             # "(शनिवार)" needs its "(" in the text; ", शनिवार" is matched as such.
-            paren = g[_TW] is None or text[m.start("tw") - 2] == "("
+            paren = g[_TWP] is None or text[m.start("tw") - 2] == "("
             if kind is not None and not kind[0] and paren:
                 weekday = kind[1]
             else:
@@ -234,7 +250,7 @@ def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> _Found | No
     if cued is not None:
         year = int(first + cued)
         return [start, end, year, 0, 0, -1] if MIN_YEAR <= year <= MAX_YEAR else None
-    word = text[start:m.start("ke") - 1]
+    word = text[start : m.start("ke") - 1]
     kind = _keyword(word)
     if g[_DAY] is not None:  # a weekday's date, day first
         date_span = (m.start("d") - 1, m.end("y" if g[_YR] is not None else "m") - 1)
@@ -259,6 +275,7 @@ def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> _Found | No
 
 # --- years for yearless dates ----------------------------------------------------------------
 # Pure functions of small values, memoized: a news stream repeats the same few dates.
+
 
 @lru_cache(maxsize=4096)
 def _nearest_year(month: int, day: int, weekday: int, ref: datetime.date) -> int:
@@ -300,8 +317,12 @@ def _value(year: int, month: int, day: int) -> tuple[str, str]:
     return f"{year:04d}-{month:02d}-{day:02d}", "day"
 
 
-def _resolve(yearless: list[_Found], explicit: list[int], published: datetime.date | None,
-             today: datetime.date | None) -> None:
+def _resolve(
+    yearless: list[_Found],
+    explicit: list[int],
+    published: datetime.date | None,
+    today: datetime.date | None,
+) -> None:
     """Set the year of each date in ``yearless`` in place (left 0 when none fits)."""
     ref = published
     pending = yearless

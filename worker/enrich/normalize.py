@@ -65,19 +65,48 @@ _INVISIBLE = re.compile(_INVISIBLE_CLASS)
 # Anything at all for a pass to do: invisibles, joiners, odd spaces and line breaks,
 # markup, entity and mojibake starts.
 _NEEDS_WORK = re.compile(
-    _INVISIBLE_CLASS[:-1]
-    + "\t\r\u200c\u200d\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    _INVISIBLE_CLASS[:-1] + "\t\r\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
     "<&\u00c2-\u00f4]"
 )
 _REPLACEMENT = re.compile("\ufffd")
 # ZWJ/ZWNJ shape Indic conjuncts only next to a virama (क्‍ष); ZWNJ also separates
 # Arabic-script letters in Urdu/Persian spellings. Anywhere else they are invisible noise.
-_ARABIC_LETTER = "\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff"
-_STRAY_JOINER = re.compile(
-    f"(?<![{VIRAMAS}]){ZWJ}(?![{VIRAMAS}])"
-    f"|(?<![{VIRAMAS}{_ARABIC_LETTER}]){ZWNJ}(?![{VIRAMAS}])"
-    f"|(?<=[{_ARABIC_LETTER}]){ZWNJ}(?![{VIRAMAS}{_ARABIC_LETTER}])"
+_ARABIC_LETTERS = frozenset(
+    chr(c) for c in [*range(0x0620, 0x064B), *range(0x066E, 0x06D4), *range(0x06FA, 0x0700)]
 )
+
+
+def _stray_joiners(text: str) -> list[int]:
+    """Positions of ZWJ/ZWNJ that shape nothing (found with ``str.find``: they are rare).
+
+    A joiner stays next to a virama (क्‍ष); a ZWNJ also stays between two Arabic-script
+    letters. Neighbours are read in the original text, so a run of joiners is judged
+    as a whole.
+    """
+    out: list[int] = []
+    for joiner in (ZWJ, ZWNJ):
+        i = text.find(joiner)
+        while i != -1:
+            before = text[i - 1] if i else ""
+            after = text[i + 1] if i + 1 < len(text) else ""
+            keep = (before and before in VIRAMAS) or (after and after in VIRAMAS)
+            if not keep and joiner == ZWNJ:
+                keep = before in _ARABIC_LETTERS and after in _ARABIC_LETTERS
+            if not keep:
+                out.append(i)
+            i = text.find(joiner, i + 1)
+    return sorted(out)
+
+
+def _remove_at(text: str, positions: list[int]) -> str:
+    pieces, last = [], 0
+    for i in positions:
+        pieces.append(text[last:i])
+        last = i + 1
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 _NEWLINES = re.compile("\r\n?|[\u0085\u2028]")
 _PARAGRAPH_SEPARATOR = re.compile("\u2029")
 # Only what needs changing: a run of two or more, or any space that is not U+0020.
@@ -141,17 +170,18 @@ def fast_nfc(text: str) -> str:
     return text
 
 
-def _normalize_pass(text: str, report: NormalizationReport) -> str:
-    text = fast_nfc(text)
+def _normalize_pass(text: str, report: NormalizationReport) -> tuple[str, bool]:
+    """One pass of every step; returns the text and whether it was already clean."""
+    text = fast_nfc(text).strip()
     if (
         not _NEEDS_WORK.search(text)
         and "  " not in text
         and " \n" not in text
         and "\n " not in text
         and "\n\n\n" not in text
-        and text == text.strip()
+        and ((ZWJ not in text and ZWNJ not in text) or not _stray_joiners(text))
     ):
-        return text  # the common case for clean feed text: one scan, no copies
+        return text, True  # the common case for clean feed text: one scan, no copies
     original = text
 
     if "\r" in text or "\u0085" in text or "\u2028" in text or "\u2029" in text:
@@ -186,8 +216,9 @@ def _normalize_pass(text: str, report: NormalizationReport) -> str:
             report.add("replacement_chars_removed", n)
             report.lossy = True
     if ZWJ in text or ZWNJ in text:
-        text, n = _STRAY_JOINER.subn("", text)
-        report.add("joiners_removed", n)
+        stray = _stray_joiners(text)
+        text = _remove_at(text, stray)
+        report.add("joiners_removed", len(stray))
 
     text, n = _SPACES.subn(" ", text)
     report.add("spaces_normalized", n)
@@ -198,7 +229,7 @@ def _normalize_pass(text: str, report: NormalizationReport) -> str:
         report.add("blank_lines_collapsed", n)
     text = text.strip()
 
-    return text if text == original else fast_nfc(text)
+    return (text if text == original else fast_nfc(text)), False
 
 
 def normalize_text(text: str) -> tuple[str, NormalizationReport]:
@@ -214,11 +245,14 @@ def normalize_text(text: str) -> tuple[str, NormalizationReport]:
     """
     report = NormalizationReport()
     for _ in range(_MAX_PASSES):
-        before_changes = sum(report.changes.values())
-        new = _normalize_pass(text, report)
-        if new == text and sum(report.changes.values()) == before_changes:
-            break
+        changes = sum(report.changes.values())
+        new, clean = _normalize_pass(text, report)
+        # Stable when the fast check found nothing to do, or a full pass changed nothing
+        # (legitimate joiners keep text off the fast path).
+        stable = clean or (new == text and sum(report.changes.values()) == changes)
         text = new
+        if stable:
+            break
     return text, report
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,9 +32,19 @@ from typing import Any
 
 from worker.enrich.tokens import WORD_CHARS
 
-__all__ = ["DIGITS", "FOLLOWS_DIGIT", "NumberMention", "cased", "extract_numbers", "fold",
-           "gated_pattern", "keyword_pattern", "remember_number_starts", "scan_copy",
-           "spellings"]
+__all__ = [
+    "DIGITS",
+    "FOLLOWS_DIGIT",
+    "NumberMention",
+    "cased",
+    "extract_numbers",
+    "fold",
+    "gated_pattern",
+    "keyword_pattern",
+    "remember_number_starts",
+    "scan_copy",
+    "spellings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +76,19 @@ class NumberMention:
 _NUKTA_AFTER = {**dict.fromkeys("कखगजडढफय", "\u093c"), **dict.fromkeys("ডঢয", "\u09bc")}
 # Urdu is typed with Arabic keyboard letters as often as with the Urdu ones.
 _ARABIC_VARIANTS = {"ی": "ییى", "ک": "کك", "ہ": "ہه"}
-_FOLD = str.maketrans({"\u093c": None, "\u09bc": None, "\u0901": "\u0902", "\u200c": None,
-                       "\u200d": None, "ي": "ی", "ى": "ی", "ك": "ک", "ه": "ہ"})
+_FOLD = str.maketrans(
+    {
+        "\u093c": None,
+        "\u09bc": None,
+        "\u0901": "\u0902",
+        "\u200c": None,
+        "\u200d": None,
+        "ي": "ی",
+        "ى": "ی",
+        "ك": "ک",
+        "ه": "ہ",
+    }
+)
 
 
 def spellings(ch: str) -> str:
@@ -120,16 +141,32 @@ def _emit(node: dict[str, Any]) -> str:
     return body if len(alternatives) == 1 else f"(?:{body})"
 
 
+def _latin(words: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split ``words`` into others and Latin ones, the latter lower-cased and deduplicated:
+    Latin words are matched case-insensitively, which keeps the pattern small."""
+    others: list[str] = []
+    latin: set[str] = set()
+    for word in words:
+        if word.isascii():
+            latin.add(word.lower())
+        else:
+            others.append(word)
+    return others, sorted(latin)
+
+
 def keyword_pattern(words: Iterable[str]) -> str:
     """Compile ``words`` into one regex alternation shaped as a trie, in a group.
 
     A nukta is optional after the consonants that take one, chandrabindu and anusvara are
-    interchangeable, a virama may carry a joiner, and Arabic and Urdu letter variants
-    match each other. The result has no boundaries and no capturing groups; with a
-    boundary after it, the longest word wins.
+    interchangeable, a virama may carry a joiner, Arabic and Urdu letter variants match
+    each other, and Latin letters match in any case. The result has no boundaries and no
+    capturing groups; with a boundary after it, the longest word wins.
     """
-    pattern = _emit(_trie(_units(w) for w in words))
-    return pattern if pattern.startswith("(?:") else f"(?:{pattern})"
+    others, latin = _latin(words)
+    branches = [_emit(_trie(_units(w) for w in others))] if others else []
+    if latin:
+        branches.append(f"(?i:{_emit(_trie(_units(w) for w in latin))})")
+    return f"(?:{'|'.join(branches)})"
 
 
 def gated_pattern(words: Iterable[str]) -> str:
@@ -141,20 +178,23 @@ def gated_pattern(words: Iterable[str]) -> str:
     trie of all its words' tails. That alternative also matches look-alikes (the first
     letter of one word with the tail of another): callers must look matches up.
     """
+    others, latin = _latin(words)
     deva: list[str] = []
-    others: dict[str, list[str]] = {}
-    for word in words:
+    scripts: dict[str, list[str]] = {}
+    for word in others:
         first = unicodedata.normalize("NFC", word)[0]
         if "\u0900" <= first <= "\u097f":
             deva.append(word)
         else:
-            script = "bn" if "\u0980" <= first <= "\u09ff" else "ar" if first >= "\u0600" else "la"
-            others.setdefault(script, []).append(word)
+            scripts.setdefault("bn" if first <= "\u09ff" else "ar", []).append(word)
     trie = _trie(_units(w) for w in deva)
     branches = [unit + _emit(child) for unit, child in sorted(trie.items())]
-    for group in others.values():
+    for group in scripts.values():
         firsts = "".join(sorted({c for w in group for c in spellings(w[0])}))
         branches.append(f"[{re.escape(firsts)}]{_emit(_trie(_units(w)[1:] for w in group))}")
+    if latin:
+        firsts = "".join(sorted({c for w in latin for c in (w[0], w[0].upper())}))
+        branches.append(f"[{firsts}](?i:{_emit(_trie(_units(w)[1:] for w in latin))})")
     return "|".join(branches)
 
 
@@ -168,7 +208,8 @@ def cased(words: Iterable[str]) -> list[str]:
 # Decimal digits of ASCII, Arabic-Indic, Urdu and the Indic scripts (Devanagari through
 # Malayalam): an explicit class is faster for the engine than \d, and int() reads them all.
 DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9" + "".join(
-    f"{chr(base)}-{chr(base + 9)}" for base in range(0x0966, 0x0D67, 0x80))
+    f"{chr(base)}-{chr(base + 9)}" for base in range(0x0966, 0x0D67, 0x80)
+)
 # What may follow the first digit of a number (or a date) besides a digit. A digit followed
 # by anything else ("5→") starts neither, in both scanners alike.
 FOLLOWS_DIGIT = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~।॥،؛؟۔“”‘’«»–—…·•"
@@ -193,7 +234,7 @@ def scan_copy(text: str) -> str:
     at = scan.find("R")  # "Rs.": one-character searches cost far less than a 3-character one
     while at >= 0:
         if scan.startswith("s.", at + 1):
-            scan = scan[:at] + "Rs " + scan[at + 3:]
+            scan = scan[:at] + "Rs " + scan[at + 3 :]
         at = scan.find("R", at + 1)
     _memo = (text, scan, None)
     return scan
@@ -215,10 +256,6 @@ def _number_starts(text: str) -> tuple[int, ...] | None:
     return memo[2] if memo[0] is text else None
 
 
-def _words(words: str) -> list[str]:
-    return cased(words.split())
-
-
 _MULTIPLIER_WORDS = {
     1000: "thousand हजार हज़ार ہزار হাজার",
     100_000: "lakh lakhs lac lacs लाख لاکھ লাখ লক্ষ",
@@ -228,42 +265,50 @@ _MULTIPLIER_WORDS = {
     100_000_000_000: "खरब",
     1_000_000_000_000: "trillion trillions ट्रिलियन",
 }
-_MULTIPLIER = {fold(w): n for n, words in _MULTIPLIER_WORDS.items() for w in _words(words)}
+_MULTIPLIER = {fold(w): n for n, words in _MULTIPLIER_WORDS.items() for w in words.split()}
 # Rupees are INR: the worker's sources are Indian (Urdu روپے and Bengali টাকা included).
 _CURRENCY_WORDS = {
     "INR": "rupee rupees INR रुपये रुपए रुपया रुपयों रुपयांचा روپے روپیہ روپئے টাকা রুপি",
     "USD": "dollar dollars USD डॉलर डालर ڈالر ডলার",
     "NPR": "रुपैयाँ रुपैंया",
 }
-_CURRENCY = {fold(w): code for code, words in _CURRENCY_WORDS.items() for w in _words(words)}
-_CURRENCY_SIGNS = {"₹": "INR", "rs": "INR", "rs.": "INR", "inr": "INR", "रु": "INR",
-                   "रु.": "INR", "रू": "INR", "रू.": "INR", "$": "USD", "us$": "USD"}
-_PERCENT_WORDS = [*_words("percent प्रतिशत फ़ीसदी फ़ीसद टक्के टक्का শতাংশ فیصد"), "per cent",
-                  "Per cent", "PER CENT"]
+_CURRENCY = {fold(w): code for code, words in _CURRENCY_WORDS.items() for w in words.split()}
+# Signs read back from before the number, lower-cased, with their currency.
+_CURRENCY_SIGNS = dict.fromkeys("₹ rs rs. inr रु रु. रू रू.".split(), "INR") | {
+    "$": "USD",
+    "us$": "USD",
+}
+_PERCENT_WORDS = [*"percent प्रतिशत फ़ीसदी फ़ीसद टक्के टक्का শতাংশ فیصد".split(), "per cent"]
 # Words after a number that are grammar, not what is counted; with their case and
 # chandrabindu variants, so that the usual word needs no folding.
-_FUNCTION_WORDS = frozenset(v for w in (
-    "में से को का की के ने और तक पर है हैं था थी थे भी ही या व एवं तथा लिए प्रति "
-    "मध्ये ला चा ची चे च्या आणि ते वर पर्यंत हून "
-    "मा ले र देखि सम्म लाई "
-    "میں سے کو کا کی کے نے اور تک پر ہے ہیں یا "
-    "এবং ও থেকে পর্যন্ত এর "
-    "in of to and the a an at on for from by or is are was were with as than per into "
-    "over since till until between this that be has have had will would after before "
-    "it its"
-).split() for v in (w, w.capitalize(), w.upper(), w.replace("\u0902", "\u0901")))
+_FUNCTION_WORDS = frozenset(
+    v
+    for w in (
+        "में से को का की के ने और तक पर है हैं था थी थे भी ही या व एवं तथा लिए प्रति "
+        "मध्ये ला चा ची चे च्या आणि ते वर पर्यंत हून "
+        "मा ले र देखि सम्म लाई "
+        "میں سے کو کا کی کے نے اور تک پر ہے ہیں یا "
+        "এবং ও থেকে পর্যন্ত এর "
+        "in of to and the a an at on for from by or is are was were with as than per into "
+        "over since till until between this that be has have had will would after before "
+        "it its"
+    ).split()
+    for v in (w, w.capitalize(), w.upper(), w.replace("\u0902", "\u0901"))
+)
 
 _W = WORD_CHARS
 _D = f"[{DIGITS}]"
 _NUMBER = (
-    # Western 1,250,000 | Indian 1,25,000 and 11,00,000 | plain; then decimals.
-    # The first digit must be followed as extract_dates expects (see number_starts).
-    f"{_D}(?=[{DIGITS}{re.escape(FOLLOWS_DIGIT)}])"
-    f"(?:{_D}?{_D}?(?:,{_D}{{3}})+|{_D}?(?:,{_D}{_D})+,{_D}{{3}}|{_D}*)(?:\\.{_D}+)?"
+    # Digit groups are checked afterwards (_grouped): a loose pattern backtracks less.
+    # The first digit must be followed as extract_dates expects (remember_number_starts).
+    f"{_D}(?=[{DIGITS}{re.escape(FOLLOWS_DIGIT)}]){_D}*(?:,{_D}{{2,3}})*(?:\\.{_D}+)?"
     # Not glued to a letter, a digit group, a range, a time or a path.
     f"(?![{_W}]|[.,]{_D}|[-/:][{_W}])"
 )
-_MULTIPLIER_RE = keyword_pattern(_words(" ".join(_MULTIPLIER_WORDS.values())))
+_MULTIPLIER_RE = keyword_pattern(" ".join(_MULTIPLIER_WORDS.values()).split())
+# The unit word: a run of anything but spaces, digits and punctuation (one class, which
+# the engine runs through fast), then the end of a word.
+_LETTERS = f"[^\\s\\d_{re.escape(FOLLOWS_DIGIT)}]+"
 # Every number starts at a digit after a space of the scan copy (currency signs are spaces
 # there), so the engine skips from space to space with one class test at each.
 _SCAN = re.compile(
@@ -271,11 +316,21 @@ _SCAN = re.compile(
     # "1.5 lakh crore" is 1.5e12: up to two multiplier words.
     f"(?: (?P<x1>{_MULTIPLIER_RE})(?![{_W}])(?: (?P<x2>{_MULTIPLIER_RE})(?![{_W}]))?)?"
     f"(?: ?(?P<pc>%)| (?P<pw>{keyword_pattern(_PERCENT_WORDS)})(?![{_W}])"
-    f"| (?P<cw>{keyword_pattern(_words(' '.join(_CURRENCY_WORDS.values())))})(?![{_W}]))?"
+    f"| (?P<cw>{keyword_pattern(' '.join(_CURRENCY_WORDS.values()).split())})(?![{_W}])"
+    # else the next word, looked at but not taken: the unit noun
+    f"|(?= (?P<unit>{_LETTERS})(?![{_W}])))?"
 )
 # A currency sign or abbreviation right before the number, read back from the text.
 _SIGN_BEFORE = re.compile(f"(?<![{_W}])(?:₹|US\\$|\\$|R[Ss]\\.?|INR|रु\\.?|रू\\.?) ?$")
-_NEXT_WORD = re.compile(f" ((?:(?![\\d_])[{_W}])+)(?![{_W}])")
+
+
+def _grouped(number: str) -> bool:
+    """Whether the digit groups are Western (1,250,000) or Indian (1,25,000, 11,00,000)."""
+    groups = number.partition(".")[0].split(",")
+    if len(groups[-1]) != 3 or len(groups[0]) > 3:
+        return False
+    inner = {len(g) for g in groups[1:-1]}
+    return inner <= {3} or (inner == {2} and len(groups[0]) <= 2)
 
 
 def _value(number: str, x1: str | None, x2: str | None) -> int | float:
@@ -295,9 +350,7 @@ def _value(number: str, x1: str | None, x2: str | None) -> int | float:
     return int(exact) if exact == exact.to_integral_value() else float(exact)
 
 
-def extract_numbers(
-    text: str, exclude: Sequence[tuple[int, int]] = ()
-) -> list[NumberMention]:
+def extract_numbers(text: str, exclude: Sequence[tuple[int, int]] = ()) -> list[NumberMention]:
     """Find the quantities in ``text``, in text order and non-overlapping.
 
     Args:
@@ -313,16 +366,22 @@ def extract_numbers(
     places = _number_starts(text)
     if places is None:
         matches: Iterable[re.Match[str] | None] = _SCAN.finditer(scan)
-    else:  # extract_dates already met every digit after a space: try only those
-        matches = (_SCAN.match(scan, p) for p in places)
+    else:  # extract_dates already met every digit after a space: try those outside spans
+        matches = (
+            _SCAN.match(scan, p)
+            for p in places
+            if (i := bisect_right(starts, p) - 1) < 0 or reach[i] <= p
+        )
     for m in matches:
         if m is None:
             continue
         start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
-        number, x1, x2, pc, pw, cw = m.groups()
+        number, x1, x2, pc, pw, cw, unit = m.groups()
+        if "," in number and not _grouped(number):
+            continue
         sign = None
         # A sign ends right before the digits or one space before them; test cheaply first.
-        before = text[start - 2:start] if start > 1 else text[:start]
+        before = text[start - 2 : start] if start > 1 else text[:start]
         if before and (before[-1] in "₹$." or (before[-1] == " " and before[:1] in "sSR$.₹ुू")):
             sign = _SIGN_BEFORE.search(text, max(0, start - 5), start)
             if sign is not None:
@@ -330,17 +389,13 @@ def extract_numbers(
         i = bisect_left(starts, end) - 1  # the last excluded span starting before the end
         if i >= 0 and reach[i] > start:
             continue
-        unit: str | None
         if pc is not None or pw is not None:
             unit = "percent"
         elif sign is not None:
             unit = _CURRENCY_SIGNS[sign.group().rstrip(" ").lower()]
         elif cw is not None:
             unit = _CURRENCY[fold(cw)]
-        else:
-            after = _NEXT_WORD.match(text, end)
-            unit = after.group(1) if after is not None else None
-            if unit in _FUNCTION_WORDS:
-                unit = None
+        elif unit is not None and (unit in _FUNCTION_WORDS or text[end] != " "):
+            unit = None  # a function word, or not right after a space in the text itself
         out.append(NumberMention(text[start:end], _value(number, x1, x2), unit, start, end))
     return out

@@ -16,7 +16,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -24,11 +23,10 @@ from aiokafka.errors import KafkaError
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from worker.enrich import Enricher
-from worker.enrich.entities import Gazetteer
 from worker.settings import Settings
 from worker.stream.health import Health
 from worker.stream.metrics import Metrics, create_metrics
+from worker.stream.offload import OffloadedProcessor, build_processor
 from worker.stream.processor import Inbound, Outbound, Processor
 
 log = logging.getLogger("article_worker")
@@ -62,14 +60,20 @@ class StreamWorker:
         self._positions: dict[TP, int] = {}
         self._start_positions: dict[TP, int] = {}
         self.processor: Processor | PassthroughProcessor
+        self._offload: OffloadedProcessor | None = None
         if passthrough:
             self.processor = PassthroughProcessor(settings.enriched_topic)
         else:
-            gazetteer = (
-                Gazetteer.from_path(Path(settings.gazetteer)) if settings.gazetteer else None
+            self.processor = build_processor(
+                settings.gazetteer, settings.max_bytes, settings.enriched_topic, settings.dlq_topic
             )
-            enricher = Enricher(gazetteer=gazetteer, max_bytes=settings.max_bytes)
-            self.processor = Processor(enricher, settings.enriched_topic, settings.dlq_topic)
+            if settings.enrich_processes:
+                self._offload = OffloadedProcessor(
+                    self.processor,
+                    settings.enrich_processes,
+                    settings.gazetteer,
+                    settings.max_bytes,
+                )
         self.app = self._create_app()
 
     def _create_app(self) -> faust.App:
@@ -111,44 +115,45 @@ class StreamWorker:
     # -- the agent ---------------------------------------------------------------------
 
     async def _agent(self, stream: Any) -> None:
-        async for event in stream.events():
-            await self.handle(event.message)
+        batch, wait = self.settings.batch_size, self.settings.batch_wait_seconds
+        async for events in stream.take_events(batch, within=wait):
+            # Faust acks these events only when this iteration is over, i.e. after every
+            # output of the batch was acknowledged by the broker.
+            await self.handle([event.message for event in events])
 
-    async def handle(self, message: Any) -> None:
-        """Process one consumed message and publish its output; returns once acknowledged."""
+    async def handle(self, messages: list[Any]) -> None:
+        """Process consumed messages and publish their outputs; returns once all are acked."""
         m = self.metrics
-        value = message.value
-        m.consumed.inc()
-        m.input_bytes.inc(len(value) if value else 0)
-        m.in_flight.inc()
+        m.consumed.inc(len(messages))
+        m.input_bytes.inc(sum(len(msg.value) for msg in messages if msg.value))
+        m.in_flight.inc(len(messages))
         try:
-            out = self.processor.process(
-                Inbound(
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    message.key,
-                    value,
-                    message.timestamp,
-                )
-            )
-            m.processing.observe(out.duration)
-            await self._publish(out)
+            inbound = [
+                Inbound(msg.topic, msg.partition, msg.offset, msg.key, msg.value, msg.timestamp)
+                for msg in messages
+            ]
+            if self._offload is not None:
+                outs = await self._offload.process(inbound)
+            else:
+                outs = [self.processor.process(i) for i in inbound]
+            await asyncio.gather(*(self._publish(out) for out in outs))
         finally:
-            m.in_flight.dec()
+            m.in_flight.dec(len(messages))
         now = time.time()
-        if message.timestamp:
-            m.end_to_end.observe(max(0.0, now - message.timestamp))
-        if out.reason is None:
-            m.enriched.inc()
-            if out.language:
-                m.language(out.language)
-        else:
-            m.reject(out.reason)
+        for msg, out in zip(messages, outs, strict=True):
+            m.processing.observe(out.duration)
+            if msg.timestamp:
+                m.end_to_end.observe(max(0.0, now - msg.timestamp))
+            if out.reason is None:
+                m.enriched.inc()
+                if out.language:
+                    m.language(out.language)
+            else:
+                m.reject(out.reason)
+            tp = msg.tp
+            self._positions[tp] = max(self._positions.get(tp, 0), msg.offset + 1)
         m.last_processed.set(now)
         self.health.mark_progress()
-        tp = message.tp
-        self._positions[tp] = max(self._positions.get(tp, 0), message.offset + 1)
 
     async def _publish(self, out: Outbound) -> None:
         """Send and wait for the broker's acknowledgement, retrying while it is away."""
@@ -236,6 +241,9 @@ class StreamWorker:
             worker.execute_from_commandline()
         except SystemExit as exc:
             return int(exc.code or 0)
+        finally:
+            if self._offload is not None:
+                self._offload.close()
         return 0
 
 
