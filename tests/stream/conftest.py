@@ -185,8 +185,15 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes
         producer.close()
 
 
-def consume(bootstrap: str, topic: str, count: int, timeout: float = 60) -> list[Any]:
-    """Read ``topic`` from the beginning until ``count`` messages arrived or time ran out."""
+def consume(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    timeout: float = 60,
+    keys: set[bytes] | None = None,
+) -> list[Any]:
+    """Read ``topic`` from the beginning until ``count`` messages arrived (or, with ``keys``,
+    until every one of those keys was seen), or time ran out."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000
     )
@@ -197,9 +204,14 @@ def consume(bootstrap: str, topic: str, count: int, timeout: float = 60) -> list
         consumer.seek_to_beginning(*tps)
         out: list[Any] = []
         deadline = time.monotonic() + timeout
-        while len(out) < count and time.monotonic() < deadline:
+        missing = set(keys) if keys is not None else None
+        while time.monotonic() < deadline:
+            if missing is None and len(out) >= count or missing == set():
+                break
             for batch in consumer.poll(timeout_ms=500).values():
                 out.extend(batch)
+                if missing is not None:
+                    missing.difference_update(m.key for m in batch)
         return out
     finally:
         consumer.close()

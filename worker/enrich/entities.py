@@ -68,6 +68,8 @@ class Gazetteer:
         for candidates in starts.values():
             candidates.sort(key=lambda c: -len(c[0]))
         self._starts = starts
+        # Most aliases are one word and start no longer alias: a plain lookup for those.
+        self._single = {k: c[0][1] for k, c in starts.items() if len(c) == 1 and len(c[0][0]) == 1}
 
     def __len__(self) -> int:
         return len({e.canonical for e in self._by_key.values()})
@@ -125,21 +127,25 @@ class Gazetteer:
         """
         # Tokens contain no spaces, so keying the joined text keeps one key per token.
         keys = matching_key(" ".join(tokens)).split(" ")
-        starts = self._starts
+        starts, single = self._starts, self._single
         found: dict[str, list[Any]] = {}
         skip_until = 0
         for i in compress(range(len(keys)), map(starts.__contains__, keys)):
             if i < skip_until:
                 continue
-            # Longest first: the first candidate whose tokens all follow is the match.
-            match = next(
-                (c for c in starts[keys[i]] if tuple(keys[i : i + len(c[0])]) == c[0]), None
-            )
-            if match is None:
-                continue
-            parts, entity = match
-            end = skip_until = i + len(parts)
-            form = tokens[i] if end == i + 1 else " ".join(tokens[i:end])
+            entity = single.get(keys[i])
+            if entity is not None:
+                form = tokens[i]
+            else:
+                # Longest first: the first candidate whose tokens all follow is the match.
+                match = next(
+                    (c for c in starts[keys[i]] if tuple(keys[i : i + len(c[0])]) == c[0]), None
+                )
+                if match is None:
+                    continue
+                parts, entity = match
+                skip_until = i + len(parts)
+                form = " ".join(tokens[i:skip_until])
             slot = found.get(entity.canonical)
             if slot is None:
                 found[entity.canonical] = [entity, 1, [form], i]
