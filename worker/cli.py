@@ -48,69 +48,37 @@ def _enrich(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
-def _settings(args: argparse.Namespace) -> Settings | None:
-    try:
-        return load_settings(broker=getattr(args, "broker", None))
-    except SettingsError as exc:
-        print(f"article-worker: {exc}", file=sys.stderr)
-        return None
-
-
-def _run(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if settings is None:
-        return 2
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     from worker.stream.app import StreamWorker
-    from worker.stream.topics import KafkaError, ensure_topics
+    from worker.stream.topics import ensure_topics
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        ensure_topics(settings)
-    except KafkaError as exc:
-        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
-        return 1
+    ensure_topics(settings)
     return StreamWorker(settings, passthrough=args.passthrough).run()
 
 
-def _topics(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if settings is None:
-        return 2
-    from worker.stream.topics import KafkaError, ensure_topics
+def _topics(_args: argparse.Namespace, settings: Settings) -> int:
+    from worker.stream.topics import ensure_topics
 
-    try:
-        statuses = ensure_topics(settings)
-    except KafkaError as exc:
-        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
-        return 1
-    for status in statuses:
+    for status in ensure_topics(settings):
         state = "created" if status.created else "exists"
         print(f"{status.name}\t{state}\t{status.partitions} partitions")
     return 0
 
 
-def _feed(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if settings is None:
-        return 2
-    from kafka.errors import KafkaError
-
+def _feed(args: argparse.Namespace, settings: Settings) -> int:
     from worker.feed import feed
 
-    try:
-        result = feed(
-            settings,
-            args.paths,
-            topic=args.topic,
-            rate=args.rate,
-            repeat=args.repeat,
-            compression=args.compression,
-        )
-    except KafkaError as exc:
-        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
-        return 1
+    result = feed(
+        settings,
+        args.paths,
+        topic=args.topic,
+        rate=args.rate,
+        repeat=args.repeat,
+        compression=args.compression,
+    )
     rate = result.sent / result.seconds if result.seconds else 0.0
     print(
         f"sent {result.sent}, failed {result.failed}, unreadable files {len(result.unreadable)}, "
@@ -127,10 +95,7 @@ def _bench(args: argparse.Namespace) -> int:
     return run_core_benchmark(args.paths, seconds=args.seconds)
 
 
-def _bench_stream(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if settings is None:
-        return 2
+def _bench_stream(args: argparse.Namespace, settings: Settings) -> int:
     from worker.bench_stream import run_stream_benchmark
 
     return run_stream_benchmark(
@@ -140,6 +105,22 @@ def _bench_stream(args: argparse.Namespace) -> int:
         latency_messages=args.latency_messages,
         latency_rate=args.latency_rate,
     )
+
+
+def _with_settings(args: argparse.Namespace) -> int:
+    """Load and check the settings, then run a Kafka command; clear errors, no tracebacks."""
+    from kafka.errors import KafkaError
+
+    try:
+        settings = load_settings(broker=args.broker)
+    except SettingsError as exc:
+        print(f"article-worker: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.kafka_handler(args, settings))
+    except KafkaError as exc:
+        print(f"article-worker: cannot reach Kafka at {settings.broker}: {exc}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,11 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="forward messages unchanged (the benchmark's baseline)",
     )
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_with_settings, kafka_handler=_run)
 
     topics = commands.add_parser("topics", help="create the worker's topics when missing")
     topics.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
-    topics.set_defaults(handler=_topics)
+    topics.set_defaults(handler=_with_settings, kafka_handler=_topics)
 
     feed = commands.add_parser(
         "feed",
@@ -196,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--rate", type=float, help="at most N messages per second")
     feed.add_argument("--repeat", type=int, default=1, help="send everything N times")
     feed.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
-    feed.set_defaults(handler=_feed)
+    feed.set_defaults(handler=_with_settings, kafka_handler=_feed)
 
     bench = commands.add_parser(
         "bench",
@@ -218,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_stream.add_argument("--messages", type=int, default=3000, help="backlog per mode")
     bench_stream.add_argument("--latency-messages", type=int, default=300)
     bench_stream.add_argument("--latency-rate", type=float, default=50.0, help="per second")
-    bench_stream.set_defaults(handler=_bench_stream)
+    bench_stream.set_defaults(handler=_with_settings, kafka_handler=_bench_stream)
     return parser
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -144,12 +144,28 @@ def _convert(name: str, kind: Any, raw: object) -> Any:
     )
 
 
+_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _collect(
+    entries: Iterable[tuple[str, str, object]], values: dict[str, Any], problems: list[str]
+) -> None:
+    """Convert (where, setting, raw value) entries into ``values``; note what is wrong."""
+    for where, key, raw in entries:
+        if key not in _FIELD_TYPES:
+            problems.append(f"{where}: unknown setting (see README's settings table)")
+            continue
+        try:
+            values[key] = _convert(key, _FIELD_TYPES[key], raw)
+        except (TypeError, ValueError):
+            problems.append(f"{where}: expected {_FIELD_TYPES[key]}, got {raw!r}")
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, config_file: Path | None = None, **overrides: Any
 ) -> Settings:
     """Build and validate :class:`Settings`; raise :class:`SettingsError` on any problem."""
     env = os.environ if env is None else env
-    known = {f.name: f.type for f in fields(Settings)}
     values: dict[str, Any] = {}
     problems: list[str] = []
 
@@ -163,27 +179,17 @@ def load_settings(
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
-        for key, raw in document.items():
-            if key not in known:
-                problems.append(f"{path}: unknown setting {key!r}")
-                continue
-            try:
-                values[key] = _convert(key, known[key], raw)
-            except (TypeError, ValueError):
-                problems.append(f"{path}: {key}: expected {known[key]}, got {raw!r}")
+        _collect(((f"{path}: {key}", key, raw) for key, raw in document.items()), values, problems)
 
-    for variable, raw in env.items():
-        if not variable.startswith(ENV_PREFIX) or variable == f"{ENV_PREFIX}CONFIG":
-            continue
-        key = variable.removeprefix(ENV_PREFIX).lower()
-        if key not in known:
-            problems.append(f"{variable}: unknown setting (see README's settings table)")
-            continue
-        try:
-            values[key] = _convert(key, known[key], raw)
-        except (TypeError, ValueError):
-            problems.append(f"{variable}: expected {known[key]}, got {raw!r}")
-
+    _collect(
+        (
+            (variable, variable.removeprefix(ENV_PREFIX).lower(), raw)
+            for variable, raw in env.items()
+            if variable.startswith(ENV_PREFIX) and variable != f"{ENV_PREFIX}CONFIG"
+        ),
+        values,
+        problems,
+    )
     values.update({k: v for k, v in overrides.items() if v is not None})
     if problems:
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))

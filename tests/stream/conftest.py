@@ -206,7 +206,7 @@ def consume(
         deadline = time.monotonic() + timeout
         missing = set(keys) if keys is not None else None
         while time.monotonic() < deadline:
-            if missing is None and len(out) >= count or missing == set():
+            if (missing is None and len(out) >= count) or missing == set():
                 break
             for batch in consumer.poll(timeout_ms=500).values():
                 out.extend(batch)
