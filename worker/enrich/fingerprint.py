@@ -23,6 +23,9 @@ _BYTE_SPREAD = [
     ]
     for pos in range(8)
 ]
+_LANE_ONES = sum(1 << (lane * _LANE) for lane in range(SIMHASH_BITS))
+_LANE_TOPS = _LANE_ONES << (_LANE - 1)
+_FLAG_TO_DIGIT = bytes.maketrans(b"\x00\x80", b"01")
 _SPREAD_CACHE: dict[str, int] = {}
 _CACHE_LIMIT = 200_000
 
@@ -52,12 +55,13 @@ def simhash(features: Collection[str]) -> str:
     cache = _SPREAD_CACHE
     spreads = [cache.get(f) or _spread(f) for f in features]
     total = sum(spreads)
-    count = len(spreads)
-    value = 0
-    for bit in range(SIMHASH_BITS):
-        if 2 * (total >> (bit * _LANE) & _LANE_MASK) > count:
-            value |= 1 << bit
-    return f"{value:016x}"
+    # Bit i is set when lane i holds more than half the features. Adding the same offset
+    # to every lane moves that test to the lane's top bit (no lane overflows: a lane holds
+    # at most len(features) < 2**23), and the 64 top bits are gathered with byte ops.
+    offset = (1 << (_LANE - 1)) - (len(spreads) // 2 + 1)
+    tops = (total + offset * _LANE_ONES) & _LANE_TOPS
+    flags = tops.to_bytes(_LANE * SIMHASH_BITS // 8, "little")[_LANE // 8 - 1 :: _LANE // 8]
+    return f"{int(flags.translate(_FLAG_TO_DIGIT)[::-1], 2):016x}"
 
 
 def hamming(a: str, b: str) -> int:
