@@ -10,6 +10,7 @@ its neighbours and the repair is reported as lossy.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 _CP1252_EXTRA = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
@@ -109,28 +110,34 @@ def _peek(raw: list[int | None], i: int) -> str:
         return ""
 
 
-# cp1252's extra characters back to the Latin-1 character of the same byte, so that
-# ``translate`` + ``encode("latin-1")`` recovers the original bytes in C.
-_TO_LATIN1 = str.maketrans({ch: chr(b) for ch, b in _CP1252_TO_BYTE.items()})
+# cp1252 as browsers apply it: its 27 extra characters, and the C1 control for each of
+# the five bytes it leaves undefined. A C-level charmap codec recovers the bytes.
+_BROWSER_CP1252 = codecs.charmap_build(
+    "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256))
+)
 
 
 def _decode_fast(run: str) -> str | None:
     """Decode a run whose every byte survived (the common, lossless case), or None."""
     try:
-        return run.translate(_TO_LATIN1).encode("latin-1").decode("utf-8")
+        return codecs.charmap_encode(run, "strict", _BROWSER_CP1252)[0].decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return None
+
+
+def _non_ascii(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
 
 
 def repair_mojibake(text: str) -> tuple[str, int, int]:
     """Repair UTF-8-as-cp1252/Latin-1 runs in ``text``.
 
-    Returns the text, the number of runs repaired, and the number of lost bytes guessed
-    (non-zero means the repair is lossy and must be flagged).
+    Returns the text, the number of characters repaired, and the number of lost bytes
+    guessed (non-zero means the repair is lossy and must be flagged).
     """
     whole = _decode_fast(text)  # a wholly mis-decoded article, in one step
     if whole is not None and whole != text:
-        return whole, len(_RUN.findall(text)), 0
+        return whole, _non_ascii(whole), 0
     repaired = 0
     guessed = 0
 
@@ -139,14 +146,14 @@ def repair_mojibake(text: str) -> tuple[str, int, int]:
         start, end = match.span()
         fast = _decode_fast(match.group())
         if fast is not None:
-            repaired += 1
+            repaired += _non_ascii(fast)
             return fast
         before = text[start - 1] if start else ""
         after = text[end] if end < len(text) else ""
         decoded = _decode_run(match.group(), before, after)
         if decoded is None:
             return match.group()
-        repaired += 1
+        repaired += _non_ascii(decoded[0])
         guessed += decoded[1]
         return decoded[0]
 

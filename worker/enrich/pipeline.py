@@ -32,11 +32,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 DEFAULT_GAZETTEER = CONFIG_DIR / "gazetteer.json"
 WORDS_PER_MINUTE = 200
 _TERMINATORS = frozenset("।॥.?!۔؟\"'”’)")
-_SENTENCE_ENDS = tuple(
-    end + space
-    for end in ("।", "॥", ".", "?", "!", "۔", "؟", '."', ".”", "?”", "!”")
-    for space in " \n"
-)
+# A terminator (and any closing quote) before white space or the end.
+_SENTENCE_END = re.compile("[।॥.?!۔؟][\"'”’)]*(?:\\s|$)")
 _TOPIC_MIN_WORDS = 3
 _STOPWORD_KEYS = frozenset({matching_key(w) for w in STOPWORDS} | {""})
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
@@ -119,14 +116,8 @@ def _simhash(counts: Counter[str]) -> str:
 
 
 def _count_sentences(body: str, blocks: list[str]) -> int:
-    """Sentence ends, plus blocks (subheadings, unterminated paragraphs) that lack one.
-
-    A sentence end is a terminator before white space, or at the end of the body; the
-    ``str.count`` scans run in C (a regex over the body cost twice as much).
-    """
-    ends = sum(map(body.count, _SENTENCE_ENDS))
-    ends += body[-1:] in _TERMINATORS
-    return ends + sum(b[-1:] not in _TERMINATORS for b in blocks)
+    """Sentence ends, plus blocks (subheadings, unterminated paragraphs) that lack one."""
+    return len(_SENTENCE_END.findall(body)) + sum(b[-1:] not in _TERMINATORS for b in blocks)
 
 
 def _build_record(
