@@ -19,7 +19,9 @@ from typing import Any
 ENV_PREFIX = "ARTICLE_WORKER_"
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "worker.toml"
 PROCESSING_GUARANTEES = ("at_least_once", "exactly_once")
-COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
+# gzip is in the standard library; snappy, lz4 and zstd would need codec packages that
+# neither kafka-python nor aiokafka installs, so they are not offered.
+COMPRESSION_TYPES = ("none", "gzip")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -70,7 +72,7 @@ class Settings:
     shutdown_grace_seconds: float = 25.0
     """After SIGTERM, exit within this long (kept below Kubernetes' default 30 s)."""
     producer_compression: str = "none"
-    """Compression of produced messages: none, gzip, snappy, lz4, zstd."""
+    """Compression of produced messages: none or gzip."""
     data_dir: str = "/tmp/article-worker"  # noqa: S108 - faust's scratch dir; no secrets
     """Faust's data directory (tables and state are in memory; this holds little)."""
     log_level: str = "info"

@@ -215,7 +215,11 @@ def test_two_workers_share_the_partitions(
     # A rebalance while the second worker joins may hand over uncommitted messages, so
     # some may be processed twice: wait for every key rather than for a count.
     out = consume(bootstrap, topics.enriched, 0, timeout=90, keys={k for k, _ in articles})
-    assert {m.key.decode() for m in out} == {k.decode() for k, _ in articles}
+    missing = {k.decode() for k, _ in articles} - {m.key.decode() for m in out}
+    assert not missing, (
+        f"{len(missing)} never processed\n--- first\n{first.log.read_text()[-6000:]}"
+        f"\n--- second\n{second.log.read_text()[-6000:]}"
+    )
     a = first.metric("article_worker_messages_consumed_total")
     b = second.metric("article_worker_messages_consumed_total")
     assert a > 0
@@ -232,3 +236,24 @@ def test_invalid_setting_stops_the_start(bootstrap: str, topics: Topics, tmp_pat
     )
     assert run.returncode == 2
     assert "ARTICLE_WORKER_CONCURRENCY: expected int" in run.stderr
+
+
+def test_feed_repeat_gzip_and_a_bad_file(bootstrap: str, topics: Topics, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.txt"
+    feed = subprocess.run(
+        [*WORKER, "feed", str(SEEDS), str(missing), "--repeat", "2", "--compression", "gzip"],
+        env=worker_env(bootstrap, topics, 6066, tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seeds = [p for p in SEEDS.iterdir() if p.suffix in {".txt", ".json"}]
+    assert feed.returncode == 1  # the unreadable file is reported and makes the run fail
+    assert f"cannot read {missing}" in feed.stderr
+    assert f"sent {2 * len(seeds)}, failed 0, unreadable files 1" in feed.stderr
+    sent = consume(bootstrap, topics.raw, 2 * len(seeds), timeout=30)
+    assert len(sent) == 2 * len(seeds)
+    by_value = {m.value for m in sent}
+    assert by_value == {p.read_bytes() for p in seeds}  # the bytes, unchanged
+    keyed = {m.key for m in sent if m.key}
+    assert b"kb-2024-03-06-metro" in keyed  # JSON articles are keyed by their id

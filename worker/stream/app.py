@@ -58,7 +58,7 @@ class StreamWorker:
         self.metrics: Metrics = create_metrics()
         self.health = Health(settings.stall_seconds)
         self._positions: dict[TP, int] = {}
-        self._start_positions: dict[TP, int] = {}
+        self._admin: Any = None  # a kafka-python admin client, made on first need
         self.processor: Processor | PassthroughProcessor
         self._offload: OffloadedProcessor | None = None
         if passthrough:
@@ -182,7 +182,11 @@ class StreamWorker:
         if tps:
             highwaters = await consumer.highwaters(*tps)
             for tp in tps:
-                position = self._positions.get(tp, self._start_positions.get(tp))
+                # Before the first message of a partition is processed, its committed
+                # offset (or its start, if none) is where the worker stands.
+                position = self._positions.get(tp)
+                if position is None:
+                    position = (await self._resting_positions(tps)).get(tp)
                 if position is None:
                     continue
                 lag = max(0, highwaters.get(tp, position) - position)
@@ -190,23 +194,41 @@ class StreamWorker:
                 total += lag
         self.health.lag = total
 
+    async def _resting_positions(self, tps: list[TP]) -> dict[TP, int]:
+        """Where the group stands on partitions this worker has not read from yet: the
+        committed offset, else the log start (``auto_offset_reset`` is earliest)."""
+        from kafka import TopicPartition
+        from kafka.admin import KafkaAdminClient
+
+        def committed() -> dict[TP, int]:
+            if self._admin is None:
+                self._admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+            group = self.settings.app_id
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+            found = {tp: offsets.get(TopicPartition(tp.topic, tp.partition)) for tp in tps}
+            return {tp: o.offset for tp, o in found.items() if o is not None and o.offset >= 0}
+
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(None, committed)
+        except Exception as exc:  # noqa: BLE001 - lag is an estimate; try again next time
+            log.debug("committed offsets unavailable: %s", exc)
+            return {}
+        missing = [tp for tp in tps if tp not in found]
+        if missing:
+            earliest = await self.app.consumer.earliest_offsets(*missing)
+            # The driver may key its answer by its own TopicPartition type.
+            found.update({TP(k.topic, k.partition): v for k, v in earliest.items()})
+        return found
+
     async def _on_assigned(self, _sender: Any, assigned: set[TP], **_: Any) -> None:
-        consumer = self.app.consumer
-        for tp in assigned:
-            if tp.topic == self.settings.raw_topic and tp not in self._positions:
-                try:
-                    position = await consumer.position(tp)
-                except Exception:  # noqa: BLE001 - only a lag estimate until the first message
-                    position = None
-                if position is not None:
-                    self._start_positions[tp] = position
+        # Only bookkeeping here: asking the consumer for positions inside the rebalance
+        # callback raced with Faust's own seeking and could skip a partition's first messages.
         self.health.joined()
         log.info("assigned partitions: %s", sorted(f"{tp.topic}-{tp.partition}" for tp in assigned))
 
     async def _on_revoked(self, _sender: Any, revoked: set[TP], **_: Any) -> None:
         for tp in revoked:
             self._positions.pop(tp, None)
-            self._start_positions.pop(tp, None)
             with contextlib.suppress(KeyError):  # never set: no lag was computed for it yet
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
 
@@ -244,6 +266,8 @@ class StreamWorker:
         finally:
             if self._offload is not None:
                 self._offload.close()
+            if self._admin is not None:
+                self._admin.close()
         return 0
 
 
