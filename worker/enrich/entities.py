@@ -53,6 +53,14 @@ class EntityMention:
         }
 
 
+def token_keys(tokens: Sequence[str]) -> list[str]:
+    """The matching key of each token, in one pass over the joined text.
+
+    Tokens contain no spaces, so keying the joined text keeps one key per token.
+    """
+    return matching_key(" ".join(tokens)).split(" ")
+
+
 class Gazetteer:
     """A compiled gazetteer. Build once (it compiles a large regex) and share it."""
 
@@ -118,15 +126,18 @@ class Gazetteer:
         """Every gazetteer entity mentioned in ``text``, in order of first mention."""
         return self.find_tokens(TOKEN.findall(text))
 
-    def find_tokens(self, tokens: Sequence[str]) -> list[EntityMention]:
+    def find_tokens(
+        self, tokens: Sequence[str], keys: Sequence[str] | None = None
+    ) -> list[EntityMention]:
         """Entities in a sequence of word tokens (see :func:`worker.enrich.tokens.tokenize`).
 
         Use ``""`` between tokens of separate passages, so no alias spans the gap.
+        ``keys`` are the tokens' matching keys, if the caller has them already.
         ``first`` of each mention is a token index; ``forms`` are the tokens as written,
         joined by single spaces.
         """
-        # Tokens contain no spaces, so keying the joined text keeps one key per token.
-        keys = matching_key(" ".join(tokens)).split(" ")
+        if keys is None:
+            keys = token_keys(tokens)
         starts, single = self._starts, self._single
         found: dict[str, list[Any]] = {}
         skip_until = 0

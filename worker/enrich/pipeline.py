@@ -17,7 +17,7 @@ from typing import Any
 from worker.enrich import errors
 from worker.enrich.dates import extract_dates
 from worker.enrich.decode import DEFAULT_MAX_BYTES, RawArticle, decode
-from worker.enrich.entities import Gazetteer
+from worker.enrich.entities import Gazetteer, token_keys
 from worker.enrich.errors import Rejection
 from worker.enrich.fingerprint import content_hash, simhash
 from worker.enrich.keywords import STOPWORDS, keywords
@@ -35,6 +35,8 @@ _TERMINATORS = frozenset("।॥.?!۔؟\"'”’)")
 # A terminator (and any closing quote) before white space or the end.
 _SENTENCE_END = re.compile("[।॥.?!۔؟][\"'”’)]*(?:\\s|$)")
 _TOPIC_MIN_WORDS = 3
+# The simhash is over the body's content words under the matching key: spelling variants
+# count once, and grammar words are left out so unrelated stories do not look alike.
 _STOPWORD_KEYS = frozenset({matching_key(w) for w in STOPWORDS} | {""})
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
 
@@ -106,15 +108,6 @@ def _language_hint(value: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _simhash(counts: Counter[str]) -> str:
-    """Simhash of the body's content words under the matching key.
-
-    Keyed, so spelling variants count as one word; grammar words are left out, so that
-    unrelated stories in one language do not look alike.
-    """
-    return simhash(set(matching_key(" ".join(counts)).split(" ")) - _STOPWORD_KEYS)
-
-
 def _count_sentences(body: str, blocks: list[str]) -> int:
     """Sentence ends, plus blocks (subheadings, unterminated paragraphs) that lack one."""
     return len(_SENTENCE_END.findall(body)) + sum(b[-1:] not in _TERMINATORS for b in blocks)
@@ -141,11 +134,14 @@ def _build_record(
     published = article.published_at
     dates = extract_dates(text, published.date() if published else None)
     numbers = extract_numbers(text, [(d.start, d.end) for d in dates])
-    # Entities of the whole text (a teaser names real people), passage by passage.
+    # Entities of the whole text (a teaser names real people), passage by passage. Each
+    # distinct word is keyed once, for the entities and the simhash alike.
     passages: list[str] = [*tokenize(structure.lead), "", *tokens]
     for headline in structure.related_headlines:
         passages += ["", *tokenize(headline)]
-    entities = gazetteer.find_tokens(passages)
+    vocabulary = list(dict.fromkeys(passages))
+    key_of = dict(zip(vocabulary, token_keys(vocabulary), strict=True))
+    entities = gazetteer.find_tokens(passages, list(map(key_of.__getitem__, passages)))
     body_hash = content_hash(body)
     kept_blocks = [*structure.paragraphs, *structure.subheadings]
     words = len(tokens)
@@ -176,7 +172,7 @@ def _build_record(
             "reading_time_seconds": round(words * 60 / WORDS_PER_MINUTE),
         },
         "content_hash": body_hash,
-        "simhash": _simhash(counts),
+        "simhash": simhash({key_of[t] for t in counts} - _STOPWORD_KEYS),
         "normalization": report.as_dict(),
         "input": {"form": article.form, "bytes": article.size},
         "extra": article.extra,

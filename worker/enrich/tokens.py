@@ -18,8 +18,6 @@ WORD_MARKS = (
 )
 WORD_CHARS = f"\\w{WORD_MARKS}"
 TOKEN = re.compile(f"[{WORD_CHARS}]+")
-NOT_WORD_BEFORE = f"(?<![{WORD_CHARS}])"
-NOT_WORD_AFTER = f"(?![{WORD_CHARS}])"
 
 
 def tokenize(text: str) -> list[str]:
