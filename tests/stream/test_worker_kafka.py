@@ -4,6 +4,7 @@ shutdown and restart, and two workers sharing a group."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -257,3 +258,11 @@ def test_feed_repeat_gzip_and_a_bad_file(bootstrap: str, topics: Topics, tmp_pat
     assert by_value == {p.read_bytes() for p in seeds}  # the bytes, unchanged
     keyed = {m.key for m in sent if m.key}
     assert b"kb-2024-03-06-metro" in keyed  # JSON articles are keyed by their id
+
+
+def test_second_signal_exits_at_once(topics: Topics, start_worker: Any) -> None:
+    worker = start_worker(topics)
+    worker.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(timeout=10) == 128 + signal.SIGTERM
