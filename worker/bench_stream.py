@@ -12,7 +12,6 @@ worker that has caught up, and latency is output timestamp minus input timestamp
 
 from __future__ import annotations
 
-import contextlib
 import os
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from worker.enrich.decode import RawArticle, decode
 from worker.settings import Settings
 from worker.sources import read_items
 
@@ -40,15 +40,9 @@ class Result:
 
 
 def _articles(paths: Sequence[str], count: int, tag: str) -> list[tuple[bytes, bytes]]:
-    bodies = []
-    for item in read_items(paths):
-        if item.data is None:
-            continue
-        text = item.data.decode("utf-8", "replace")
-        if text.lstrip().startswith("{"):
-            with contextlib.suppress(orjson.JSONDecodeError):
-                text = orjson.loads(item.data).get("body", text)
-        bodies.append(text)
+    # The input contract's own decoder gives each article's body (JSON or plain text).
+    raw = [decode(item.data) for item in read_items(paths) if item.data is not None]
+    bodies = [article.body for article in raw if isinstance(article, RawArticle)]
     out = []
     for i in range(count):
         key = f"{tag}-{i}"
