@@ -59,6 +59,19 @@ class Settings:
     """Helper processes that run the enrichment core; 0 runs it in the event loop."""
     max_bytes: int = 1024 * 1024
     """Raw messages larger than this are dead-lettered as ``too_large``."""
+    output_max_bytes: int = 4 * 1024 * 1024
+    """Largest output message (key, value and headers); a record over it is dead-lettered
+    as ``output_too_large``. Also the producers' request limit and the ``max.message.bytes``
+    of the enriched and dead-letter topics the worker creates."""
+    article_timeout_seconds: float = 2.0
+    """Wall-clock budget of the core per article (enforced in the helper processes); an
+    article over it is dead-lettered as ``timeout``."""
+    group_instance_id: str = ""
+    """Static group membership id (e.g. the pod name); empty for dynamic membership."""
+    session_timeout_seconds: float = 10.0
+    """Consumer session timeout: how soon the group notices a dead worker."""
+    heartbeat_interval_seconds: float = 2.0
+    """Consumer heartbeat interval (at most a third of the session timeout)."""
     gazetteer: str = ""
     """Gazetteer JSON file; empty means ``config/gazetteer.json``."""
     web_host: str = "0.0.0.0"  # noqa: S104 - a container's metrics port must be reachable

@@ -15,6 +15,9 @@ TOO_LARGE: Final = "too_large"
 BAD_FIELD: Final = "bad_field"
 # Used by the streaming shell when the core itself fails; the core never returns it.
 INTERNAL_ERROR: Final = "internal_error"
+# Also the shell's: an output over the output size limit, an article over its time budget.
+OUTPUT_TOO_LARGE: Final = "output_too_large"
+TIMEOUT: Final = "timeout"
 
 REASONS: Final = (
     INVALID_UTF8,
@@ -26,6 +29,8 @@ REASONS: Final = (
     TOO_LARGE,
     BAD_FIELD,
     INTERNAL_ERROR,
+    OUTPUT_TOO_LARGE,
+    TIMEOUT,
 )
 
 

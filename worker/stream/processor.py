@@ -70,14 +70,14 @@ class Processor:
     def process(self, message: Inbound) -> Outbound:
         start = time.perf_counter()
         if message.value is None:
-            return self._dead_letter(message, reasons.MISSING_BODY, "message has no value", start)
+            return self.dead_letter(message, reasons.MISSING_BODY, "message has no value", start)
         try:
             result = self.enricher.enrich(message.value)
         except Exception as exc:  # noqa: BLE001 - one bad article must never stop the stream
             detail = f"{type(exc).__name__}: {exc}"
-            return self._dead_letter(message, reasons.INTERNAL_ERROR, detail, start)
+            return self.dead_letter(message, reasons.INTERNAL_ERROR, detail, start)
         if not isinstance(result, Enriched):
-            return self._dead_letter(message, result.reason, result.detail, start)
+            return self.dead_letter(message, result.reason, result.detail, start)
         record = result.record
         return Outbound(
             topic=self.enriched_topic,
@@ -92,7 +92,7 @@ class Processor:
             duration=time.perf_counter() - start,
         )
 
-    def _dead_letter(self, message: Inbound, reason: str, detail: str, start: float) -> Outbound:
+    def dead_letter(self, message: Inbound, reason: str, detail: str, start: float) -> Outbound:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         headers = [
             ("x-reject-reason", reason.encode()),
