@@ -1,10 +1,16 @@
 """The Faust application: an agent that enriches raw articles, metrics, health, shutdown.
 
-Delivery: the agent awaits the broker's acknowledgement of each output (enriched record
-or dead letter) before it takes the next message, and Faust commits an offset only once
-every message before it has been fully handled. A crash therefore loses nothing; at
-worst a message is processed twice (at least once). ``processing_guarantee =
-exactly_once`` switches Faust to Kafka transactions.
+Delivery: Faust only consumes. Its acknowledgements are off for the raw topic, so it
+never commits; the agent hands each batch to a :class:`~worker.stream.runner.BatchRunner`,
+which publishes outputs in order with the worker's own producers and moves the input
+offsets only once every output before them is acknowledged:
+
+* ``at_least_once``: an idempotent producer, then a consumer commit. A crash loses
+  nothing; at worst a batch is processed twice.
+* ``exactly_once``: per input partition, the batch's outputs and next offset in one
+  Kafka transaction (:class:`~worker.stream.publisher.TransactionalPublisher`); a
+  ``read_committed`` reader sees every output once. Faust's own ``exactly_once`` is not
+  used (it sends outside transactions and breaks on rebalance upstream).
 """
 
 from __future__ import annotations
@@ -15,24 +21,30 @@ import logging
 import os
 import signal
 import threading
-import time
 from typing import Any, cast
 
 import faust
-from aiokafka.errors import KafkaError
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from worker.kafka_clients import KAFKA_ERRORS, faust_options, new_admin
 from worker.settings import Settings
 from worker.stream.health import Health
+from worker.stream.logs import install_repeat_filter
 from worker.stream.metrics import Metrics, create_metrics
 from worker.stream.offload import OffloadedProcessor, build_processor
 from worker.stream.processor import Inbound, Outbound, Processor
+from worker.stream.publisher import AtLeastOncePublisher, Publisher, TransactionalPublisher
+from worker.stream.runner import BatchRunner, ConsumerCommitter
 
 log = logging.getLogger("article_worker")
 
-PUBLISH_RETRY_MAX_SECONDS = 5.0
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
+#: How long a rebalance waits for in-flight batches of revoked partitions.
+REVOKE_DRAIN_SECONDS = 10.0
+#: Longest a lag estimate may take; a broker that does not answer in time is "down".
+LAG_TIMEOUT_SECONDS = 10.0
+LAG_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *KAFKA_ERRORS)
 
 
 class PassthroughProcessor:
@@ -46,7 +58,7 @@ class PassthroughProcessor:
 
 
 class StreamWorker:
-    """The Faust app wired to the enrichment core, metrics and health state.
+    """The Faust app wired to the enrichment core, publisher, metrics and health state.
 
     Args:
         settings: validated :class:`~worker.settings.Settings`.
@@ -57,7 +69,7 @@ class StreamWorker:
         self.settings = settings
         self.metrics: Metrics = create_metrics()
         self.health = Health(settings.stall_seconds)
-        self._positions: dict[TP, int] = {}
+        self.exit_code = 0
         self._admin: Any = None  # a kafka-python admin client, made on first need
         self.processor: Processor | PassthroughProcessor
         self._offload: OffloadedProcessor | None = None
@@ -67,6 +79,7 @@ class StreamWorker:
             self.processor = build_processor(
                 settings.gazetteer, settings.max_bytes, settings.enriched_topic, settings.dlq_topic
             )
+            self.processor.output_max_bytes = settings.output_max_bytes
             if settings.enrich_processes:
                 self._offload = OffloadedProcessor(
                     self.processor,
@@ -75,36 +88,53 @@ class StreamWorker:
                     settings.max_bytes,
                 )
         self.app = self._create_app()
+        self.committer: ConsumerCommitter | None = None
+        self.publisher: Publisher
+        if settings.processing_guarantee == "exactly_once":
+            self.publisher = TransactionalPublisher(
+                settings, self.health.outage, self._raw_assignment, self._committed_offset
+            )
+        else:
+            self.committer = ConsumerCommitter(self.app, self.health)
+            self.publisher = AtLeastOncePublisher(settings, self.health.outage, self.committer.note)
+        self.runner = BatchRunner(
+            self._process,
+            self.publisher,
+            self.metrics,
+            self.health,
+            depth=settings.concurrency,
+            dlq_topic=settings.dlq_topic,
+            on_broken=self._on_broken,
+        )
+        self._publisher_started: asyncio.Future[None] | None = None
+        self._worker: _Worker | None = None
 
     def _create_app(self) -> faust.App:
         s = self.settings
         app = faust.App(
             s.app_id,
-            broker=s.broker,
+            **faust_options(s),
             store="memory://",
             key_serializer="raw",
             value_serializer="raw",
-            processing_guarantee=s.processing_guarantee,
+            # Faust's transactions are not used (see the module docstring).
+            processing_guarantee="at_least_once",
             topic_partitions=s.topic_partitions,
             topic_replication_factor=s.topic_replication_factor,
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
-            broker_commit_interval=1.0,
-            producer_acks=-1,
-            producer_compression_type=None
-            if s.producer_compression == "none"
-            else s.producer_compression,
+            consumer_group_instance_id=s.group_instance_id or None,
+            broker_session_timeout=s.session_timeout_seconds,
+            broker_heartbeat_interval=s.heartbeat_interval_seconds,
             web_enabled=True,
             web_host=s.web_host,
+            web_bind=s.web_host,
             web_port=s.web_port,
             datadir=s.data_dir,
         )
-        raw = app.topic(s.raw_topic, key_type=bytes, value_type=bytes)
-        self.outputs = {
-            name: app.topic(name, key_type=bytes, value_type=bytes)
-            for name in (s.enriched_topic, s.dlq_topic)
-        }
-        app.agent(raw, name="enrich", concurrency=s.concurrency)(self._agent)
+        # acks=False: Faust never commits this topic's offsets; the runner does.
+        raw = app.topic(s.raw_topic, key_type=bytes, value_type=bytes, acks=False)
+        app.agent(raw, name="enrich", concurrency=1)(self._agent)
         app.timer(interval=s.lag_interval_seconds, name="consumer-lag")(self._update_lag)
         # mode's signal types want (sender, *args, signal=...) receivers; ours name their args.
         app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
@@ -115,104 +145,105 @@ class StreamWorker:
     # -- the agent ---------------------------------------------------------------------
 
     async def _agent(self, stream: Any) -> None:
+        await self._start_publisher()
         batch, wait = self.settings.batch_size, self.settings.batch_wait_seconds
         async for events in stream.take_events(batch, within=wait):
-            # Faust acks these events only when this iteration is over, i.e. after every
-            # output of the batch was acknowledged by the broker.
-            await self.handle([event.message for event in events])
+            await self.runner.submit([event.message for event in events])
 
-    async def handle(self, messages: list[Any]) -> None:
-        """Process consumed messages and publish their outputs; returns once all are acked."""
-        m = self.metrics
-        m.consumed.inc(len(messages))
-        m.input_bytes.inc(sum(len(msg.value) for msg in messages if msg.value))
-        m.in_flight.inc(len(messages))
-        try:
-            inbound = [
-                Inbound(msg.topic, msg.partition, msg.offset, msg.key, msg.value, msg.timestamp)
-                for msg in messages
-            ]
-            if self._offload is not None:
-                outs = await self._offload.process(inbound)
-            else:
-                outs = [self.processor.process(i) for i in inbound]
-            await asyncio.gather(*(self._publish(out) for out in outs))
-        finally:
-            m.in_flight.dec(len(messages))
-        now = time.time()
-        for msg, out in zip(messages, outs, strict=True):
-            m.processing.observe(out.duration)
-            if msg.timestamp:
-                m.end_to_end.observe(max(0.0, now - msg.timestamp))
-            if out.reason is None:
-                m.enriched.inc()
-                if out.language:
-                    m.language(out.language)
-            else:
-                m.reject(out.reason)
-            tp = msg.tp
-            self._positions[tp] = max(self._positions.get(tp, 0), msg.offset + 1)
-        m.last_processed.set(now)
-        self.health.mark_progress()
+    async def _process(self, inbound: list[Inbound]) -> list[Outbound]:
+        if self._offload is not None:
+            return await self._offload.process(inbound)
+        return [self.processor.process(i) for i in inbound]
 
-    async def _publish(self, out: Outbound) -> None:
-        """Send and wait for the broker's acknowledgement, retrying while it is away."""
-        topic = self.outputs[out.topic]
-        delay = 0.1
-        while True:
-            try:
-                pending = await topic.send(
-                    key=out.key, value=out.value, headers=out.headers, force=True
-                )
-                await pending
-                return
-            except KafkaError as exc:
-                # Not acknowledged: the input offset stays uncommitted, so retrying here
-                # (or a restart) cannot lose the message.
-                log.warning("publish to %s failed (%s); retrying in %.1f s", out.topic, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, PUBLISH_RETRY_MAX_SECONDS)
+    async def _start_publisher(self) -> None:
+        if self._publisher_started is None:
+            self._publisher_started = asyncio.get_running_loop().create_future()
+            delay = 0.5
+            while True:
+                try:
+                    await self.publisher.start()
+                    break
+                except KAFKA_ERRORS as exc:
+                    self.health.outage.failing(exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+            self._publisher_started.set_result(None)
+        await self._publisher_started
+
+    def _on_broken(self, _exc: BaseException) -> None:
+        # Nothing after the failed batch can be committed; exit non-zero so that the
+        # orchestrator restarts the worker from the committed offsets.
+        self.exit_code = 1
+        if self._worker is not None:
+            self._worker.stop_gracefully(signal.SIGTERM)
+
+    async def drain(self) -> None:
+        """Finish the batches in flight and commit them; called on SIGTERM before Faust stops."""
+        self.runner.closed = True
+        await self.runner.drain()
+        if self.committer is not None:
+            await self.committer.flush(5.0)
+            await self.committer.stop()
+        with contextlib.suppress(*KAFKA_ERRORS):
+            await self.publisher.stop()
 
     # -- lag, group membership -----------------------------------------------------------
 
+    def _raw_assignment(self) -> set[TP]:
+        return {tp for tp in self.app.consumer.assignment() if tp.topic == self.settings.raw_topic}
+
     async def _update_lag(self) -> None:
-        consumer = self.app.consumer
-        tps = [tp for tp in consumer.assignment() if tp.topic == self.settings.raw_topic]
+        try:
+            await asyncio.wait_for(self._compute_lag(), LAG_TIMEOUT_SECONDS)
+        except LAG_ERRORS as exc:
+            # A lag estimate that cannot be had says the broker is away; it must never
+            # end the worker (Faust treats a timer's exception as a crash).
+            self.health.outage.failing(exc if str(exc) else TimeoutError("lag request timed out"))
+        except Exception as exc:  # noqa: BLE001 - an estimate; never worth a crash
+            log.debug("lag estimate failed: %r", exc)
+
+    async def _compute_lag(self) -> None:
+        tps = sorted(self._raw_assignment())
         total = 0
         if tps:
-            highwaters = await consumer.highwaters(*tps)
+            highwaters = await self.app.consumer.highwaters(*tps)
+            resting: dict[TP, int] | None = None
             for tp in tps:
-                # Before the first message of a partition is processed, its committed
+                # Before the first batch of a partition is published, its committed
                 # offset (or its start, if none) is where the worker stands.
-                position = self._positions.get(tp)
+                position = self.runner.positions.get(tp)
                 if position is None:
-                    position = (await self._resting_positions(tps)).get(tp)
+                    if resting is None:
+                        resting = await self._resting_positions(tps)
+                    position = resting.get(tp)
                 if position is None:
                     continue
                 lag = max(0, highwaters.get(tp, position) - position)
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
                 total += lag
-        self.health.lag = total
+        self.health.set_lag(total)
+
+    def _group_offsets(self, tps: list[TP]) -> dict[TP, int]:
+        """The group's committed offsets (kafka-python admin; run in a thread)."""
+        from kafka import TopicPartition
+
+        if self._admin is None:
+            self._admin = new_admin(self.settings, client_id=f"{self.settings.app_id}-lag")
+        group = self.settings.app_id
+        offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+        found = {tp: offsets.get(TopicPartition(tp.topic, tp.partition)) for tp in tps}
+        return {tp: o.offset for tp, o in found.items() if o is not None and o.offset >= 0}
+
+    async def _committed_offset(self, tp: TP) -> int:
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, self._group_offsets, [tp])
+        return found.get(tp, -1)
 
     async def _resting_positions(self, tps: list[TP]) -> dict[TP, int]:
-        """Where the group stands on partitions this worker has not read from yet: the
+        """Where the group stands on partitions this worker has not published yet: the
         committed offset, else the log start (``auto_offset_reset`` is earliest)."""
-        from kafka import TopicPartition
-        from kafka.admin import KafkaAdminClient
-
-        def committed() -> dict[TP, int]:
-            if self._admin is None:
-                self._admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-            group = self.settings.app_id
-            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
-            found = {tp: offsets.get(TopicPartition(tp.topic, tp.partition)) for tp in tps}
-            return {tp: o.offset for tp, o in found.items() if o is not None and o.offset >= 0}
-
-        try:
-            found = await asyncio.get_running_loop().run_in_executor(None, committed)
-        except Exception as exc:  # noqa: BLE001 - lag is an estimate; try again next time
-            log.debug("committed offsets unavailable: %s", exc)
-            return {}
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, self._group_offsets, tps)
         missing = [tp for tp in tps if tp not in found]
         if missing:
             earliest = await self.app.consumer.earliest_offsets(*missing)
@@ -221,14 +252,24 @@ class StreamWorker:
         return found
 
     async def _on_assigned(self, _sender: Any, assigned: set[TP], **_: Any) -> None:
-        # Only bookkeeping here: asking the consumer for positions inside the rebalance
-        # callback raced with Faust's own seeking and could skip a partition's first messages.
+        # No consumer position calls here: they raced with Faust's own seeking. The
+        # transactional producers start here, so a previous owner is fenced before the
+        # first batch of its partitions is read.
         self.health.joined()
         log.info("assigned partitions: %s", sorted(f"{tp.topic}-{tp.partition}" for tp in assigned))
+        await self.publisher.on_assigned(
+            [tp for tp in assigned if tp.topic == self.settings.raw_topic]
+        )
 
     async def _on_revoked(self, _sender: Any, revoked: set[TP], **_: Any) -> None:
+        # Finish (and commit) what is in flight, so the next owner does not redo it.
+        if not await self.runner.drain(REVOKE_DRAIN_SECONDS):
+            log.warning("batches still in flight at a rebalance; their new owner redoes them")
+        if self.committer is not None:
+            await self.committer.flush(REVOKE_DRAIN_SECONDS)
+        await self.publisher.on_revoked(list(revoked))
         for tp in revoked:
-            self._positions.pop(tp, None)
+            self.runner.positions.pop(tp, None)
             with contextlib.suppress(KeyError):  # never set: no lag was computed for it yet
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
 
@@ -258,26 +299,31 @@ class StreamWorker:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
+        install_repeat_filter()
         worker = _Worker(self, loglevel=self.settings.log_level, quiet=True)
+        self._worker = worker
+        code = 0
         try:
             worker.execute_from_commandline()
         except SystemExit as exc:
-            return int(exc.code or 0)
+            code = int(exc.code or 0)
         finally:
             if self._offload is not None:
                 self._offload.close()
             if self._admin is not None:
                 self._admin.close()
-        return 0
+        return code or self.exit_code
 
 
 class _Worker(faust.Worker):
-    """faust's Worker with Kubernetes-friendly signals: a grace limit, and a second signal
-    that exits at once."""
+    """faust's Worker with Kubernetes-friendly signals: drain first, a grace limit, and a
+    second signal that exits at once."""
 
     def __init__(self, stream_worker: StreamWorker, **kwargs: Any) -> None:
         super().__init__(stream_worker.app, **kwargs)
         self._stream_worker = stream_worker
+        self._stop_requested = False
+        self._drain_task: asyncio.Future[None] | None = None
 
     async def on_startup_finished(self) -> None:
         # faust's Worker owns app.on_startup_finished, so "started" is marked here.
@@ -285,19 +331,20 @@ class _Worker(faust.Worker):
         self._stream_worker.health.started = True
 
     def _on_sigint(self) -> None:
-        self._stop_gracefully(signal.SIGINT)
+        self.stop_gracefully(signal.SIGINT)
 
     def _on_sigterm(self) -> None:
-        self._stop_gracefully(signal.SIGTERM)
+        self.stop_gracefully(signal.SIGTERM)
 
-    def _stop_gracefully(self, sig: signal.Signals) -> None:
-        if self._signal_stop_time:
+    def stop_gracefully(self, sig: signal.Signals) -> None:
+        if self._stop_requested:
             log.warning("second %s: exiting now", sig.name)
             os._exit(128 + sig.value)
+        self._stop_requested = True
         self._stream_worker.health.stopping = True
         grace = self._stream_worker.settings.shutdown_grace_seconds
         log.info(
-            "%s: finishing in-flight messages, committing, leaving the group (grace %.0f s)",
+            "%s: finishing in-flight batches, committing, leaving the group (grace %.0f s)",
             sig.name,
             grace,
         )
@@ -309,4 +356,11 @@ class _Worker(faust.Worker):
         timer = threading.Timer(grace, give_up)
         timer.daemon = True
         timer.start()
-        self._schedule_shutdown(sig)
+
+        async def drain_then_stop() -> None:
+            try:
+                await self._stream_worker.drain()
+            finally:
+                self._schedule_shutdown(sig)
+
+        self._drain_task = asyncio.ensure_future(drain_then_stop(), loop=self.loop)
