@@ -170,7 +170,9 @@ def shrink_dead_letter(out: Outbound, limit: int, rung: int) -> Outbound:
     The headers keep the reason and the source topic/partition/offset, so the original
     can still be found; ``x-original-bytes`` says how large it was.
     """
-    original = len(out.value)
+    # A letter cut before keeps the size of the real original.
+    sizes = [int(v) for k, v in out.headers if k == "x-original-bytes"]
+    original = sizes[0] if sizes else len(out.value)
     headers = [h for h in out.headers if h[0] != "x-original-bytes"]
     headers.append(("x-original-bytes", str(original).encode()))
     room = limit - message_size(Outbound(out.topic, None, b"", headers, None, None, 0.0))

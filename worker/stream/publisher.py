@@ -33,7 +33,7 @@ from aiokafka.structs import TopicPartition as AioTP
 from faust.types import TP
 
 from worker.enrich import errors as reasons
-from worker.kafka_clients import KAFKA_ERRORS, new_aiokafka_producer
+from worker.kafka_clients import KAFKA_ERRORS, new_admin, new_aiokafka_producer
 from worker.settings import Settings
 from worker.stream.health import Outage
 from worker.stream.processor import (
@@ -41,6 +41,7 @@ from worker.stream.processor import (
     Inbound,
     Outbound,
     dead_letter,
+    message_size,
     shrink_dead_letter,
 )
 
@@ -59,10 +60,7 @@ FENCED_ERRORS: tuple[type[Exception], ...] = (
     aerrors.InvalidProducerEpoch,
 )
 #: Per-record refusals that retrying cannot cure; the record is dead-lettered instead.
-RECORD_ERRORS: tuple[type[Exception], ...] = (
-    aerrors.InvalidRecordError if hasattr(aerrors, "InvalidRecordError") else aerrors.KafkaError,
-    aerrors.CorruptRecordException,
-)
+RECORD_ERRORS: tuple[type[Exception], ...] = (aerrors.CorruptRecordException,)
 
 
 #: Everything a retry can cure: either library's errors, and our own time limits.
@@ -109,7 +107,6 @@ def producer_options(settings: Settings) -> dict[str, Any]:
     return {
         "client_id": f"{settings.app_id}-publisher",
         "acks": "all",
-        "enable_idempotence": True,
         "linger_ms": 5,
         # Our limit is on one message; a request may carry a batch of them.
         "max_request_size": settings.output_max_bytes + RECORD_OVERHEAD,
@@ -136,12 +133,30 @@ def demote(item: Item, exc: BaseException, dlq_topic: str, limit: int, rung: int
     return shrink_dead_letter(out, limit, rung)
 
 
-class _Sender:
-    """Sends one output until Kafka acknowledges it, demoting it when it is refused."""
+class Demoter:
+    """Replaces outputs that Kafka refuses (or would refuse) by ones it accepts.
 
-    def __init__(self, settings: Settings, outage: Outage) -> None:
+    ``limits`` holds each output topic's message limit as the broker enforces it
+    (``max.message.bytes``, read at start); checking it before sending keeps the
+    broker from refusing a record at all, which matters because a refused record makes
+    aiokafka fail the other records in flight behind it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.outage = outage
+        self.limits: dict[str, int] = {}
+
+    def limit(self, topic: str) -> int:
+        return min(self.settings.output_max_bytes, self.limits.get(topic, 1 << 62))
+
+    def fit(self, item: Item, rungs: dict[int, int]) -> None:
+        """Demote ``item`` until it is within its topic's limit (or cannot be cut)."""
+        while message_size(item.out) > self.limit(item.out.topic):
+            size = message_size(item.out)
+            limit = self.limit(item.out.topic)
+            exc = aerrors.MessageSizeTooLargeError(f"{size} bytes, topic limit {limit}")
+            if not self.refused(item, exc, rungs):
+                return
 
     def refused(self, item: Item, exc: BaseException, rungs: dict[int, int]) -> bool:
         """Demote ``item`` after a refusal; False when there is nothing left to cut."""
@@ -151,24 +166,61 @@ class _Sender:
             return False
         rungs[key] = rung
         before = item.out
-        item.out = demote(
-            item, exc, self.settings.dlq_topic, self.settings.output_max_bytes, max(rung, 0)
-        )
+        dlq = self.settings.dlq_topic
+        item.out = demote(item, exc, dlq, self.limit(dlq), max(rung, 0))
         log.warning(
-            "%s-%s@%s: Kafka refused a %d-byte %s (%s); sending %s",
+            "%s-%s@%s: a %d-byte %s is too large or refused (%s: %s); sending a %d-byte "
+            "dead letter instead",
             item.inbound.topic,
             item.inbound.partition,
             item.inbound.offset,
-            len(before.value),
+            message_size(before),
             "record" if before.reason is None else "dead letter",
             type(exc).__name__,
-            f"a {len(item.out.value)}-byte dead letter",
+            exc,
+            message_size(item.out),
         )
         return True
 
 
+async def read_topic_limits(settings: Settings, topics: Sequence[str]) -> dict[str, int]:
+    """``max.message.bytes`` of each existing topic (an empty answer on any failure)."""
+
+    def describe() -> dict[str, int]:
+        from kafka.admin import ConfigResource, ConfigResourceType
+
+        admin = new_admin(settings, client_id=f"{settings.app_id}-limits")
+        try:
+            resources = [
+                ConfigResource(ConfigResourceType.TOPIC, t, configs=["max.message.bytes"])
+                for t in topics
+            ]
+            # kafka-python 3 answers {type: {name: {key: {"value": ...}}}}; "all", since
+            # the default "modified" leaves out a limit that was never changed.
+            described = admin.describe_configs(resources, config_filter="all")
+            limits: dict[str, int] = {}
+            for name, configs in described.get("topic", {}).items():
+                entry = configs.get("max.message.bytes")
+                if entry and entry.get("value"):
+                    limits[name] = int(entry["value"])
+            return limits
+        finally:
+            admin.close()
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, describe)
+    except Exception as exc:  # noqa: BLE001 - without them the broker's refusals still count
+        log.warning("cannot read the output topics' message limits: %s", exc)
+        return {}
+
+
 class AtLeastOncePublisher:
-    """One idempotent producer; offsets go to ``commit`` once every output is acked."""
+    """One producer; offsets go to ``commit`` once every output is acknowledged.
+
+    Not idempotent on purpose: at least once allows a duplicate anyway, and aiokafka's
+    idempotent producer stops for good after one refused record (the records behind it
+    fail with OutOfOrderSequenceNumber and its sender task ends).
+    """
 
     def __init__(
         self, settings: Settings, outage: Outage, commit: Callable[[dict[Any, int]], None]
@@ -176,11 +228,14 @@ class AtLeastOncePublisher:
         self.settings = settings
         self.outage = outage
         self.commit = commit
-        self._sender = _Sender(settings, outage)
+        self.demoter = Demoter(settings)
         self._producer: Any = None
+        self._replacing = asyncio.Lock()
 
     async def start(self) -> None:
-        self._producer = new_aiokafka_producer(self.settings, **producer_options(self.settings))
+        s = self.settings
+        self.demoter.limits = await read_topic_limits(s, [s.enriched_topic, s.dlq_topic])
+        self._producer = new_aiokafka_producer(s, **producer_options(s))
         await self._producer.start()
 
     async def stop(self) -> None:
@@ -200,24 +255,38 @@ class AtLeastOncePublisher:
 
     async def _send(self, item: Item) -> None:
         rungs: dict[int, int] = {}
+        self.demoter.fit(item, rungs)
         delay = 0.1
         while True:
             out = item.out
+            producer = self._producer
             try:
-                future = await self._producer.send(
-                    out.topic, out.value, key=out.key, headers=out.headers
-                )
+                future = await producer.send(out.topic, out.value, key=out.key, headers=out.headers)
                 await future
                 self.outage.recovered()
                 return
             except REFUSED_ERRORS as exc:
-                if self._sender.refused(item, exc, rungs):
+                if self.demoter.refused(item, exc, rungs):
                     continue
                 self.outage.failing(exc)
             except KAFKA_ERRORS as exc:
                 self.outage.failing(exc)
+                await self._replace_if_dead(producer)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def _replace_if_dead(self, producer: Any) -> None:
+        """A producer whose sender task ended sends nothing again: start a new one."""
+        async with self._replacing:
+            sender = getattr(producer, "_sender", None)
+            task = getattr(sender, "sender_task", None)
+            if producer is not self._producer or task is None or not task.done():
+                return
+            log.warning("the producer stopped after an error; starting a new one")
+            fresh = new_aiokafka_producer(self.settings, **producer_options(self.settings))
+            await fresh.start()
+            self._producer = fresh
+            await _stop_quietly(producer)
 
 
 class TransactionalPublisher:
@@ -241,7 +310,7 @@ class TransactionalPublisher:
         self.outage = outage
         self.assignment = assignment
         self.committed = committed
-        self._sender = _Sender(settings, outage)
+        self.demoter = Demoter(settings)
         self._producers: dict[tuple[str, int], Any] = {}
         self._locks: dict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -249,7 +318,8 @@ class TransactionalPublisher:
         return f"{self.settings.app_id}-{tp.topic}-{tp.partition}"
 
     async def start(self) -> None:
-        return None
+        s = self.settings
+        self.demoter.limits = await read_topic_limits(s, [s.enriched_topic, s.dlq_topic])
 
     async def stop(self) -> None:
         for key in list(self._producers):
@@ -354,6 +424,7 @@ class TransactionalPublisher:
         try:
             futures = []
             for item in items:
+                self.demoter.fit(item, rungs)
                 while True:
                     out = item.out
                     try:
@@ -361,7 +432,7 @@ class TransactionalPublisher:
                             out.topic, out.value, key=out.key, headers=out.headers
                         )
                     except SIZE_ERRORS as exc:  # refused before anything was sent
-                        if not self._sender.refused(item, exc, rungs):
+                        if not self.demoter.refused(item, exc, rungs):
                             raise
                         continue
                     futures.append(future)
@@ -370,7 +441,7 @@ class TransactionalPublisher:
             refused = False
             for item, result in zip(items, results, strict=True):
                 if isinstance(result, REFUSED_ERRORS):
-                    refused = self._sender.refused(item, result, rungs) or refused
+                    refused = self.demoter.refused(item, result, rungs) or refused
                 elif isinstance(result, BaseException):
                     raise result
             if refused:
