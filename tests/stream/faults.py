@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -96,9 +98,7 @@ def read_all(
                 out.extend(records)
                 missing.difference_update(r.key for r in records)
             if not missing:
-                if batch:
-                    quiet_until = time.monotonic() + 2
-                elif quiet_until is None:
+                if batch or quiet_until is None:
                     quiet_until = time.monotonic() + 2
                 elif time.monotonic() >= quiet_until:
                     break
@@ -140,3 +140,16 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+FIGURES = ROOT / ".run" / "reliability-figures.json"
+
+
+def record(test: str, **figures: object) -> None:
+    """Keep a fault test's figures (``.run/reliability-figures.json``, for
+    docs/reliability.md) and show them on stderr (``pytest -s``)."""
+    FIGURES.parent.mkdir(exist_ok=True)
+    found = json.loads(FIGURES.read_text()) if FIGURES.is_file() else {}
+    found[test] = {**figures, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    FIGURES.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+    sys.stderr.write(f"\n{test}: {json.dumps(figures)}\n")

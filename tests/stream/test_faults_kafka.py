@@ -4,6 +4,7 @@ docs/reliability.md records the last run's)."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from collections import defaultdict
@@ -18,6 +19,7 @@ from tests.stream.faults import (
     end_offsets,
     produce_to_partitions,
     read_all,
+    record,
     spawn_worker,
     wait_for_metric,
 )
@@ -69,10 +71,14 @@ def test_exactly_once_survives_kill_9(
     lost = keys - set(got)
     duplicates = len(got) - len(set(got))
     markers = end_offsets(bootstrap, topics.enriched) - len(committed)
-    print(
-        f"\nexactly once, kill -9 after 1000: {count} articles, lost {len(lost)}, "
-        f"duplicates {duplicates}, recovery {recovery:.1f} s, offsets beyond committed "
-        f"records (markers, aborted) {markers}"
+    record(
+        "exactly_once_kill_9",
+        articles=count,
+        killed_after=1000,
+        lost=len(lost),
+        duplicates=duplicates,
+        recovery_seconds=round(recovery, 1),
+        offsets_beyond_committed_records=markers,
     )
     assert not lost, f"{len(lost)} lost\n{second.log.read_text()[-3000:]}"
     assert duplicates == 0
@@ -99,10 +105,13 @@ def test_kill_9_recovery_with_static_membership(
     resumed = time.monotonic() - killed_at
     out = consume(bootstrap, topics.enriched, 0, timeout=120, keys={k for k, _ in sent})
     lost = {k for k, _ in sent} - {m.key for m in out}
-    print(
-        f"\nkill -9 with static membership: ready again {ready:.1f} s, processing again "
-        f"{resumed:.1f} s after the kill (process start included); lost {len(lost)}, "
-        f"duplicates {len(out) - len({m.key for m in out})}"
+    record(
+        "kill_9_static_membership",
+        articles=count,
+        lost=len(lost),
+        duplicates=len(out) - len({m.key for m in out}),
+        ready_again_seconds=round(ready, 1),
+        processing_again_seconds=round(resumed, 1),
     )
     assert not lost
     # The restarted member takes its partitions back without waiting for the dead
@@ -140,11 +149,18 @@ def test_rebalance_churn_loses_nothing(
         first_seen.setdefault(m.key, m.timestamp / 1000)
     for key, stamp in first_seen.items():
         stamps[where[key]].append(stamp)
-    gaps = {p: max(b - a for a, b in zip(sorted(s), sorted(s)[1:])) for p, s in stamps.items()}
-    print(
-        f"\nchurn: {count} articles on 6 partitions, 3 workers, +1, kill -9 of 1: lost "
-        f"{len(lost)}, duplicates {len(out) - len(seen)}, longest idle partition "
-        f"{max(gaps.values()):.1f} s"
+    gaps = {}
+    for partition, times in stamps.items():
+        ordered = sorted(times)
+        gaps[partition] = max((b - a for a, b in itertools.pairwise(ordered)), default=0.0)
+    record(
+        "rebalance_churn",
+        articles=count,
+        partitions=6,
+        workers="3, then +1, then kill -9 of 1",
+        lost=len(lost),
+        duplicates=len(out) - len(seen),
+        longest_idle_partition_seconds=round(max(gaps.values()), 1),
     )
     assert not lost, f"{len(lost)} lost"
     assert max(gaps.values()) <= 30, gaps

@@ -86,6 +86,7 @@ class StreamWorker:
                     settings.enrich_processes,
                     settings.gazetteer,
                     settings.max_bytes,
+                    timeout_seconds=settings.article_timeout_seconds,
                 )
         self.app = self._create_app()
         self.committer: ConsumerCommitter | None = None
@@ -124,6 +125,10 @@ class StreamWorker:
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
             consumer_group_instance_id=s.group_instance_id or None,
+            # No tables, so no standbys: with none, Faust uses Kafka's round-robin
+            # assignor instead of its own, which asserts that a member's web address
+            # never changes and so breaks a static member restarted on a new port.
+            table_standby_replicas=0,
             broker_session_timeout=s.session_timeout_seconds,
             broker_heartbeat_interval=s.heartbeat_interval_seconds,
             web_enabled=True,
@@ -299,7 +304,6 @@ class StreamWorker:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
-        install_repeat_filter()
         worker = _Worker(self, loglevel=self.settings.log_level, quiet=True)
         self._worker = worker
         code = 0
@@ -324,6 +328,11 @@ class _Worker(faust.Worker):
         self._stream_worker = stream_worker
         self._stop_requested = False
         self._drain_task: asyncio.Future[None] | None = None
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        # mode sets the handlers up itself, after our own start: filter them here.
+        super().on_setup_root_logger(logger, level)
+        install_repeat_filter()
 
     async def on_startup_finished(self) -> None:
         # faust's Worker owns app.on_startup_finished, so "started" is marked here.
