@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import NewTopic
 
 from worker.enrich.decode import RawArticle, decode
+from worker.kafka_clients import new_admin
 from worker.settings import Settings
 from worker.sources import read_items
 
@@ -97,7 +98,7 @@ def _measure(
     bootstrap = settings.bootstrap_servers
     tag = f"bench-{mode.replace('+', '-')}-{uuid.uuid4().hex[:6]}"
     raw, enriched, dlq = f"{tag}.raw", f"{tag}.enriched", f"{tag}.dlq"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(settings)
     try:
         admin.create_topics(
             [NewTopic(t, settings.topic_partitions, 1) for t in (raw, enriched, dlq)]

@@ -12,6 +12,17 @@
 # KAFKA_DATA_DIR (deploy/local/.kafka), KAFKA_LIB_DIR (deploy/local/lib), KAFKA_KEEP_DATA=1
 # (keep topics and offsets across starts), KAFKA_HEAP_OPTS (-Xms512m -Xmx512m),
 # KAFKA_START_TIMEOUT (60 s), KAFKA_STOP_TIMEOUT (30 s), KAFKA_VERSION (pom.xml's), JAVA.
+#
+# Secure listeners, each beside the PLAINTEXT one (which stays, for the readiness check and
+# inter-broker traffic), only when its port is set: KAFKA_SSL_PORT (TLS; client certificates
+# per KAFKA_SSL_CLIENT_AUTH none|requested|required, default required), KAFKA_SASL_SSL_PORT,
+# KAFKA_SASL_PLAINTEXT_PORT. TLS needs KAFKA_SSL_KEYSTORE (PKCS12, or PEM when named *.pem)
+# and KAFKA_SSL_KEYSTORE_PASSWORD (KAFKA_SSL_KEY_PASSWORD defaults to it); client
+# certificates need KAFKA_SSL_TRUSTSTORE (their CA: PEM when *.pem or *.crt, else PKCS12 with
+# KAFKA_SSL_TRUSTSTORE_PASSWORD). SASL users: KAFKA_SCRAM_USERS, one StorageTool --add-scram
+# value a line ('SCRAM-SHA-512=[name=alice,password=secret]'; enables both SCRAM-SHA
+# mechanisms), and KAFKA_SASL_PLAIN_USERS, one 'name=password' a line (enables PLAIN).
+# Without any of these ports, server.properties and the broker are exactly as before.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +39,10 @@ START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 JAVA="${JAVA:-java}"
 PID_FILE="$DATA_DIR/kafka.pid"
+SSL_PORT="${KAFKA_SSL_PORT:-}"
+SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
+SASL_PLAINTEXT_PORT="${KAFKA_SASL_PLAINTEXT_PORT:-}"
+SSL_CLIENT_AUTH="${KAFKA_SSL_CLIENT_AUTH:-required}"
 MARKER=".local-kafka-data" # marks a data dir as ours, so that a fresh start may wipe it
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
@@ -157,16 +172,110 @@ prepare_data_dir() {
   : >"$DATA_DIR/$MARKER"
 }
 
+# --- secure listeners (only when a port for one is set) ------------------------------------
+
+secure() { [[ -n "$SSL_PORT$SASL_SSL_PORT$SASL_PLAINTEXT_PORT" ]]; }
+
+# ",SSL://host:port,..." for each secure listener asked for (empty when none).
+secure_listeners() {
+  local out=""
+  if [[ -n "$SSL_PORT" ]]; then out+=",SSL://$HOST:$SSL_PORT"; fi
+  if [[ -n "$SASL_SSL_PORT" ]]; then out+=",SASL_SSL://$HOST:$SASL_SSL_PORT"; fi
+  if [[ -n "$SASL_PLAINTEXT_PORT" ]]; then out+=",SASL_PLAINTEXT://$HOST:$SASL_PLAINTEXT_PORT"; fi
+  printf '%s' "$out"
+}
+
+secure_protocol_map() {
+  local out=""
+  if [[ -n "$SSL_PORT" ]]; then out+=",SSL:SSL"; fi
+  if [[ -n "$SASL_SSL_PORT" ]]; then out+=",SASL_SSL:SASL_SSL"; fi
+  if [[ -n "$SASL_PLAINTEXT_PORT" ]]; then out+=",SASL_PLAINTEXT:SASL_PLAINTEXT"; fi
+  printf '%s' "$out"
+}
+
+store_type() { # PEM for *.pem and *.crt, else PKCS12
+  case "$1" in *.pem | *.crt) echo PEM ;; *) echo PKCS12 ;; esac
+}
+
+# Before anything is wiped or started: the files and users the secure listeners need.
+check_secure_env() {
+  secure || return 0
+  if [[ -n "$SSL_PORT$SASL_SSL_PORT" ]]; then
+    [[ -n "${KAFKA_SSL_KEYSTORE:-}" ]] || die "KAFKA_SSL_KEYSTORE is required with KAFKA_SSL_PORT or KAFKA_SASL_SSL_PORT"
+    [[ -r "$KAFKA_SSL_KEYSTORE" ]] || die "cannot read KAFKA_SSL_KEYSTORE $KAFKA_SSL_KEYSTORE"
+    [[ -n "${KAFKA_SSL_KEYSTORE_PASSWORD:-}" ]] || die "KAFKA_SSL_KEYSTORE_PASSWORD is required with KAFKA_SSL_KEYSTORE"
+  fi
+  case "$SSL_CLIENT_AUTH" in
+    none | requested | required) ;;
+    *) die "KAFKA_SSL_CLIENT_AUTH must be none, requested or required" ;;
+  esac
+  if [[ -n "$SSL_PORT" && "$SSL_CLIENT_AUTH" != none ]]; then
+    [[ -n "${KAFKA_SSL_TRUSTSTORE:-}" ]] || die "KAFKA_SSL_TRUSTSTORE (the CA of client certificates) is required unless KAFKA_SSL_CLIENT_AUTH=none"
+    [[ -r "$KAFKA_SSL_TRUSTSTORE" ]] || die "cannot read KAFKA_SSL_TRUSTSTORE $KAFKA_SSL_TRUSTSTORE"
+  fi
+  if [[ -n "$SASL_SSL_PORT$SASL_PLAINTEXT_PORT" && -z "${KAFKA_SCRAM_USERS:-}${KAFKA_SASL_PLAIN_USERS:-}" ]]; then
+    die "a SASL listener needs users: KAFKA_SCRAM_USERS and/or KAFKA_SASL_PLAIN_USERS"
+  fi
+}
+
+# The secure listeners' properties, appended to server.properties.
+write_secure_config() {
+  local f="$DATA_DIR/server.properties" mechanisms=() name line users
+  if [[ -n "${KAFKA_SCRAM_USERS:-}" ]]; then mechanisms+=(SCRAM-SHA-512 SCRAM-SHA-256); fi
+  if [[ -n "${KAFKA_SASL_PLAIN_USERS:-}" ]]; then mechanisms+=(PLAIN); fi
+  {
+    echo
+    echo "# Secure listeners (KAFKA_SSL_PORT, KAFKA_SASL_SSL_PORT, KAFKA_SASL_PLAINTEXT_PORT)."
+    if [[ -n "$SSL_PORT$SASL_SSL_PORT" ]]; then
+      echo "ssl.keystore.type=$(store_type "$KAFKA_SSL_KEYSTORE")"
+      echo "ssl.keystore.location=$(realpath "$KAFKA_SSL_KEYSTORE")"
+      echo "ssl.keystore.password=$KAFKA_SSL_KEYSTORE_PASSWORD"
+      echo "ssl.key.password=${KAFKA_SSL_KEY_PASSWORD:-$KAFKA_SSL_KEYSTORE_PASSWORD}"
+      if [[ -n "${KAFKA_SSL_TRUSTSTORE:-}" ]]; then
+        echo "ssl.truststore.type=$(store_type "$KAFKA_SSL_TRUSTSTORE")"
+        echo "ssl.truststore.location=$(realpath "$KAFKA_SSL_TRUSTSTORE")"
+        if [[ -n "${KAFKA_SSL_TRUSTSTORE_PASSWORD:-}" ]]; then
+          echo "ssl.truststore.password=$KAFKA_SSL_TRUSTSTORE_PASSWORD"
+        fi
+      fi
+    fi
+    if [[ -n "$SSL_PORT" ]]; then echo "listener.name.ssl.ssl.client.auth=$SSL_CLIENT_AUTH"; fi
+    for name in sasl_ssl sasl_plaintext; do
+      if [[ $name == sasl_ssl && -z "$SASL_SSL_PORT" ]]; then continue; fi
+      if [[ $name == sasl_plaintext && -z "$SASL_PLAINTEXT_PORT" ]]; then continue; fi
+      echo "listener.name.$name.sasl.enabled.mechanisms=$(IFS=,; echo "${mechanisms[*]}")"
+      if [[ -n "${KAFKA_SCRAM_USERS:-}" ]]; then
+        echo "listener.name.$name.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        echo "listener.name.$name.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+      fi
+      if [[ -n "${KAFKA_SASL_PLAIN_USERS:-}" ]]; then
+        users=""
+        while IFS= read -r line; do
+          if [[ -n "$line" ]]; then users+=" user_${line%%=*}=\"${line#*=}\""; fi
+        done <<<"$KAFKA_SASL_PLAIN_USERS"
+        echo "listener.name.$name.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$users;"
+      fi
+    done
+  } >>"$f"
+  chmod 600 "$f" # it holds passwords now
+}
+
 write_config() {
+  # Without secure listeners these are the very strings this script always wrote.
+  local listeners="PLAINTEXT://$HOST:$PORT" map="PLAINTEXT:PLAINTEXT"
+  if secure; then
+    listeners+="$(secure_listeners)"
+    map+="$(secure_protocol_map)"
+  fi
   cat >"$DATA_DIR/server.properties" <<EOF
 # Written by deploy/local/kafka.sh on each start; edits here are lost.
 # One node that is both broker and controller (KRaft), on loopback only.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=$listeners
+listener.security.protocol.map=$map,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$DATA_DIR/data
@@ -196,6 +305,7 @@ num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
 EOF
+  if secure; then write_secure_config; fi
 }
 
 format_storage() {
@@ -207,9 +317,17 @@ format_storage() {
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
   done
   echo "$cluster_id" >"$DATA_DIR/cluster-id"
+  # SCRAM users are metadata records (KRaft has no ZooKeeper), so they are written here.
+  local scram=() line
+  if [[ -n "${KAFKA_SCRAM_USERS:-}" ]]; then
+    while IFS= read -r line; do
+      if [[ -n "$line" ]]; then scram+=(--add-scram "$line"); fi
+    done <<<"$KAFKA_SCRAM_USERS"
+  fi
   "$JAVA" -Dlog4j2.configurationFile="$HERE/log4j2.xml" -Dkafka.logs.dir="$DATA_DIR/logs" \
     -cp "$LIB_DIR/*" kafka.tools.StorageTool format \
-    -t "$cluster_id" -c "$DATA_DIR/server.properties" >"$DATA_DIR/format.out" 2>&1 \
+    -t "$cluster_id" -c "$DATA_DIR/server.properties" ${scram[@]+"${scram[@]}"} \
+    >"$DATA_DIR/format.out" 2>&1 \
     || { cat "$DATA_DIR/format.out" >&2; die "kafka.tools.StorageTool format failed"; }
 }
 
@@ -222,9 +340,11 @@ cmd_start() {
     return 0
   fi
   command -v "$JAVA" >/dev/null || die "java not found (Kafka $VERSION needs Java 17+)"
-  for p in "$PORT" "$CONTROLLER_PORT"; do
+  # shellcheck disable=SC2086 # the secure ports are empty (and so absent) unless asked for
+  for p in "$PORT" "$CONTROLLER_PORT" $SSL_PORT $SASL_SSL_PORT $SASL_PLAINTEXT_PORT; do
     port_open "$p" && die "port $HOST:$p is taken by another process (set KAFKA_PORT / KAFKA_CONTROLLER_PORT)"
   done
+  check_secure_env
   fetch_jars
   prepare_data_dir
   write_config
@@ -244,6 +364,7 @@ cmd_start() {
   log "started Kafka $VERSION (pid $pid), data in $DATA_DIR; waiting for $BOOTSTRAP"
   wait_ready "$pid"
   log "ready after $((SECONDS - t0)) s"
+  if secure; then log "secure listeners: $(secure_listeners | cut -c2-)"; fi
   echo "$BOOTSTRAP"
 }
 

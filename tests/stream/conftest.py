@@ -219,3 +219,117 @@ def consume(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "partitions(n): partitions of the test's topics")
+
+
+# -- a broker of the test's own, for outage tests --------------------------------------------
+
+LIB_DIR = ROOT / "deploy" / "local" / "lib"
+
+
+@dataclass
+class PrivateBroker:
+    """A one-node broker of the test's own: ``deploy/local/kafka.sh`` on free ports, with
+    its data under the test's ``tmp_path`` and the project's jars (nothing fetched).
+
+    ``stop()`` stops it (SIGTERM, as kafka.sh does), ``kill()`` kills it (SIGKILL, a
+    crash), ``start()`` starts it again keeping its topics and offsets
+    (``KAFKA_KEEP_DATA=1``); the fixture stops it at the end whatever happened.
+    """
+
+    port: int
+    controller_port: int
+    data_dir: Path
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+    def _kafka_sh(self, command: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+        env.update(
+            KAFKA_PORT=str(self.port),
+            KAFKA_CONTROLLER_PORT=str(self.controller_port),
+            KAFKA_DATA_DIR=str(self.data_dir),
+            KAFKA_LIB_DIR=str(LIB_DIR),
+            KAFKA_KEEP_DATA="1",  # a first start formats anyway; a restart keeps the data
+            KAFKA_HEAP_OPTS=os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx256m"),
+            KAFKA_STOP_TIMEOUT="20",
+        )
+        began = time.monotonic()
+        done = subprocess.run(
+            [str(KAFKA_SH), command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        took = time.monotonic() - began
+        self.log.append(f"$ kafka.sh {command} -> {done.returncode} in {took:.1f} s\n{done.stderr}")
+        return done
+
+    def start(self) -> None:
+        done = self._kafka_sh("start")
+        if done.returncode != 0:
+            raise AssertionError(f"private broker did not start:\n{done.stderr}")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> None:
+        """Stop the broker now and wait until it is gone. Not through ``kafka.sh stop``:
+        that waits for a lock every kafka.sh start and stop on this machine shares, and
+        an outage must begin when the test says."""
+        pid = self._pid()
+        if pid is None:
+            return
+        began = time.monotonic()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        while _alive(pid):
+            if time.monotonic() - began > timeout:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+        (self.data_dir / "kafka.pid").unlink(missing_ok=True)
+        self.log.append(f"stopped pid {pid} ({sig.name}) in {time.monotonic() - began:.1f} s")
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing flushed or closed cleanly."""
+        self.stop(signal.SIGKILL)
+
+    def _pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "kafka.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running(self) -> bool:
+        return self._kafka_sh("status", timeout=30).returncode == 0
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie (the broker's parent, kafka.sh, exited long ago)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    """A broker of this test's own on free ports (see :class:`PrivateBroker`), started;
+    stopped at the end."""
+    port = free_port()
+    controller_port = free_port()
+    while controller_port == port:
+        controller_port = free_port()
+    broker = PrivateBroker(port, controller_port, tmp_path / "private-kafka")
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
