@@ -31,7 +31,7 @@ from worker.kafka_clients import KAFKA_ERRORS, faust_options, new_admin
 from worker.settings import Settings
 from worker.stream.health import Health
 from worker.stream.logs import install_repeat_filter
-from worker.stream.metrics import Metrics, create_metrics
+from worker.stream.metrics import Metrics, create_metrics, register_helpers
 from worker.stream.offload import OffloadedProcessor, build_processor
 from worker.stream.processor import Inbound, Outbound, Processor
 from worker.stream.publisher import AtLeastOncePublisher, Publisher, TransactionalPublisher
@@ -88,6 +88,8 @@ class StreamWorker:
                     settings.max_bytes,
                     timeout_seconds=settings.article_timeout_seconds,
                 )
+                offload = self._offload
+                register_helpers(self.metrics, lambda: offload.counters)
         self.app = self._create_app()
         self.committer: ConsumerCommitter | None = None
         self.publisher: Publisher

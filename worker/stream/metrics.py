@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -13,6 +15,8 @@ from prometheus_client import (
     Info,
     disable_created_metrics,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from worker import __version__
 from worker.enrich.errors import REASONS
@@ -115,3 +119,35 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         {"version": __version__, "python": platform.python_version()}
     )
     return m
+
+
+class HelperCollector(Collector):
+    """The helper processes' counts, read from the offload's counters at each scrape."""
+
+    def __init__(self, counters: Callable[[], Any]) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        c = self.counters()
+        for name, value, text in (
+            ("helpers_started", c.helpers_started, "Helper processes started."),
+            (
+                "helpers_replaced",
+                c.helpers_replaced,
+                "Helper processes replaced after a timeout or an unexpected death.",
+            ),
+            ("helper_deaths", c.helper_deaths, "Helper processes that died while working."),
+            (
+                "helper_retries",
+                c.retries,
+                "Messages retried in a new helper after theirs died.",
+            ),
+        ):
+            family = CounterMetricFamily(f"{PREFIX}_{name}", text)
+            family.add_metric([], value)
+            yield family
+
+
+def register_helpers(metrics: Metrics, counters: Callable[[], Any]) -> None:
+    """Expose an :class:`~worker.stream.offload.OffloadedProcessor`'s counters."""
+    metrics.registry.register(HelperCollector(counters))
