@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := unicode-data kcat curl
+APT_PACKAGES := unicode-data kcat curl openssl
 
 .PHONY: demo enrich-demo test bench bench-stream lint system-deps broker-start broker-stop clean
 
@@ -50,6 +50,11 @@ broker-start:
 
 broker-stop:
 	deploy/local/kafka.sh stop
+
+## fuzz: 100,000 mutated seed articles through the core: no exception, valid records, in budget
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	$(PY) -m tests.enrich.fuzz_core --inputs 100000
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check worker tests

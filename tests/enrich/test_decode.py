@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from worker.enrich import errors
@@ -92,3 +93,104 @@ def test_str_with_lone_surrogate_is_invalid_utf8() -> None:
     result = decode("abc\ud800")
     assert isinstance(result, Rejection)
     assert result.reason == errors.INVALID_UTF8
+
+
+@pytest.mark.parametrize("boms", [1, 2, 3, 50])
+def test_every_leading_bom_is_stripped(boms: int) -> None:
+    result = decode(b"\xef\xbb\xbf" * boms + b'{"body": "x", "id": "a-1"}')
+    assert isinstance(result, RawArticle)
+    assert result.form == "json"
+    assert result.id == "a-1"
+    text = decode(b"\xef\xbb\xbf" * boms + "नमस्ते".encode())
+    assert isinstance(text, RawArticle)
+    assert text.body == "नमस्ते"
+
+
+@pytest.mark.parametrize(
+    "raw", [b"42", b"null", b"true", b"false", b'"a string"', b"-1.5", b" 7 \n", b"1e5"]
+)
+def test_json_scalars_are_not_articles(raw: bytes) -> None:
+    result = decode(raw)
+    assert isinstance(result, Rejection)
+    assert result.reason == errors.NOT_AN_OBJECT
+    assert "scalar" in result.detail
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "5 killed in Delhi fire",
+        "2024 में चुनाव",
+        '"We will win," said the minister.',
+        "null and void: court strikes down order",
+        "true story of a village",
+        "-5 degrees in Shimla",
+    ],
+)
+def test_text_that_starts_like_a_scalar_is_text(raw: str) -> None:
+    result = decode(raw.encode())
+    assert isinstance(result, RawArticle)
+    assert result.form == "text"
+    assert result.body == raw
+
+
+def test_scalar_behind_a_bom_is_still_a_scalar() -> None:
+    result = decode(b"\xef\xbb\xbf\xef\xbb\xbf42")
+    assert isinstance(result, Rejection)
+    assert result.reason == errors.NOT_AN_OBJECT
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("a-1\u202e", "a-1"),
+        ("\u202eabc\u202c", "abc"),
+        ("id\u200b-\u2066x\u2069", "id-x"),
+        ("a\x00b\x1f\x85c", "abc"),
+        ("a\u200db\u200cc\ufeff", "abc"),
+        ("  spaced\n ", "spaced"),
+        ("हिंदी-१", "हिंदी-१"),
+    ],
+)
+def test_id_is_cleaned_of_invisible_characters(sent: str, kept: str) -> None:
+    result = decode(orjson.dumps({"body": "x", "id": sent}))
+    assert isinstance(result, RawArticle)
+    assert result.id == kept
+
+
+@pytest.mark.parametrize(
+    ("sent", "detail"),
+    [("\u202e\u200b", "invisible"), ("\x00", "invisible"), ("i" * 513, "limit 512")],
+)
+def test_bad_ids_are_rejected(sent: str, detail: str) -> None:
+    result = decode(orjson.dumps({"body": "x", "id": sent}))
+    assert isinstance(result, Rejection)
+    assert result.reason == errors.BAD_FIELD
+    assert detail in result.detail
+
+
+def test_blank_id_means_no_id_and_512_characters_are_fine() -> None:
+    blank = decode(orjson.dumps({"body": "x", "id": "  "}))
+    assert isinstance(blank, RawArticle)
+    assert blank.id is None
+    long = decode(orjson.dumps({"body": "x", "id": "i" * 512}))
+    assert isinstance(long, RawArticle)
+    assert long.id == "i" * 512
+
+
+def test_extra_nested_too_deep_is_a_bad_field() -> None:
+    from worker.enrich.decode import MAX_EXTRA_DEPTH
+
+    def nested(depth: int) -> bytes:
+        return b'{"body": "x", "ok": 1, "meta": ' + b"[" * depth + b"]" * depth + b"}"
+
+    deep = decode(nested(MAX_EXTRA_DEPTH + 1))
+    assert isinstance(deep, Rejection)
+    assert deep.reason == errors.BAD_FIELD
+    assert "'meta'" in deep.detail
+    assert f"{MAX_EXTRA_DEPTH} levels" in deep.detail
+    fine = decode(nested(MAX_EXTRA_DEPTH))
+    assert isinstance(fine, RawArticle)
+    assert fine.extra["ok"] == 1
+    wide = decode(b'{"body": "x", "m": [' + b",".join([b'{"a": [1]}'] * 10_000) + b"]}")
+    assert isinstance(wide, RawArticle)  # wide is fine; only depth counts

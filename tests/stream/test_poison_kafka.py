@@ -39,13 +39,13 @@ POISONS: dict[str, tuple[bytes | None, bytes, set[str]]] = {
     "id_of_500_kb": (
         b"i" * 500_000,
         orjson.dumps({"id": "i" * 500_000, "body": "A short valid body."}),
-        {"bad_field", "output_too_large"},
+        {"bad_field"},  # the core refuses an id over 512 characters
     ),
     # extra nested 300 levels (orjson writes at most 255)
     "extra_nested_300_deep": (
         b"poison",
         b'{"body": "A short valid body.", "meta": ' + _nested(300) + b"}",
-        {"bad_field", "internal_error"},
+        {"bad_field"},  # the core refuses nesting deeper than 64
     ),
 }
 

@@ -12,9 +12,10 @@ of these it is left out, so the output does not depend on the clock unless a wee
 the only clue (see :func:`extract_dates`).
 
 The text is scanned once by one compiled regex (see "the scanner" below for why it has
-this shape), which also records where numbers may start for :mod:`worker.enrich.numbers`.
-Word boundaries are explicit lookarounds over letters, digits and combining marks, since
-``\\b`` does not hold for Devanagari.
+this shape), up to ``MAX_PLACES`` matches, recording where numbers may start for
+:mod:`worker.enrich.numbers`. Years are kept to 1900-2100. Word boundaries are explicit
+lookarounds over letters, digits and combining marks, since ``\\b`` does not hold for
+Devanagari.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
-from worker.enrich.numbers import (
+from worker.enrich.scanning import (
     DIGITS,
     FOLLOWS_DIGIT,
+    MAX_PLACES,
     cased,
     fold,
     gated_pattern,
@@ -130,7 +133,7 @@ _EXACT_OF: dict[str, _Keyword] = {
 # --- the scanner -----------------------------------------------------------------------------
 #
 # Speed drives the shape. The engine skips fast only to a literal first character, so the
-# scan runs over a copy of the text (numbers.scan_copy) with spaces around it and line
+# scan runs over a copy of the text (scanning.scan_copy) with spaces around it and line
 # breaks, "(" and opening quotes as spaces: every date starts right after a space. A two-class
 # lookahead drops most words, and one alternation whose branches each begin with a literal
 # or a class rejects the rest in a few comparisons: a digit, the first letter of a
@@ -284,6 +287,8 @@ def _nearest_year(month: int, day: int, weekday: int, ref: datetime.date) -> int
     best: tuple[bool, int] | None = None
     best_year = 0
     for year in (ref.year - 1, ref.year, ref.year + 1):  # the past first: ties stay there
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            continue  # also keeps datetime.date from year 0 (published_at 0001-01-01)
         if not day:
             key = (False, abs(year * 12 + month - ref.year * 12 - ref.month))
         elif not _valid(year, month, day):
@@ -291,7 +296,7 @@ def _nearest_year(month: int, day: int, weekday: int, ref: datetime.date) -> int
         else:
             date = datetime.date(year, month, day)
             key = (weekday >= 0 and date.weekday() != weekday, abs((date - ref).days))
-        if MIN_YEAR <= year <= MAX_YEAR and (best is None or key < best):
+        if best is None or key < best:
             best, best_year = key, year
     return best_year
 
@@ -303,7 +308,11 @@ def _weekday_year(month: int, day: int, weekday: int, anchor: int, later: bool) 
     step = 1 if later else -1
     for delta in range(29):  # the calendar repeats within 28 years, 29 February included
         for year in (anchor + step * delta, anchor - step * delta) if delta else (anchor,):
-            if _valid(year, month, day) and datetime.date(year, month, day).weekday() == weekday:
+            if (
+                MIN_YEAR <= year <= MAX_YEAR  # _valid takes year 0 for "any year"
+                and _valid(year, month, day)
+                and datetime.date(year, month, day).weekday() == weekday
+            ):
                 return year
     return 0
 
@@ -377,7 +386,9 @@ def extract_dates(
     scan = scan_copy(text)
     found: list[_Found] = []
     starts: list[int] = []
-    for m in _SCAN.finditer(scan):
+    # At most MAX_PLACES matches (dates and digits), so that a text that is all dates or
+    # digits costs a bounded time; the number scan then stops at the same place.
+    for m in islice(_SCAN.finditer(scan), MAX_PLACES):
         g = m.groups()
         if g[_NX] is not None:
             starts.append(m.start())  # a digit that starts no date

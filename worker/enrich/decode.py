@@ -3,11 +3,20 @@
 A raw article is either a UTF-8 JSON object with a string ``body`` (and optional ``id``,
 ``url``, ``source``, ``title``, ``published_at``, ``language``; other keys are kept as
 ``extra``), or plain UTF-8 text that is the body itself.
+
+Leading byte order marks (any number: some pipelines add one at every hop) are dropped.
+A message that is as a whole a JSON scalar (``42``, ``null``, ``true``, ``"a string"``) is
+a producer sending the wrong shape and is rejected as ``not_an_object``; text that merely
+starts like one ("5 killed in ...") is a plain-text article. The ``id`` loses control,
+format and bidi characters (and surrounding spaces); an id of only such characters, or
+longer than :data:`MAX_ID_CHARS`, is a ``bad_field``, as is ``extra`` nested deeper than
+:data:`MAX_EXTRA_DEPTH`, which keeps every record within what JSON encoders write.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +24,20 @@ import orjson
 
 from worker.enrich import errors
 from worker.enrich.errors import Rejection
+from worker.enrich.normalize import NOT_IN_IDENTIFIERS
 
 DEFAULT_MAX_BYTES = 1024 * 1024
-_UTF8_BOM = b"\xef\xbb\xbf"
+# One regex for any number of BOMs: stripping one at a time in a loop copies the rest of
+# the message each time, quadratic for a message of BOMs.
+_UTF8_BOMS = re.compile(b"(?:\xef\xbb\xbf)+")
+# The longest id kept: ids are message keys and log fields (a 500 KB one was seen).
+MAX_ID_CHARS = 512
+# The deepest nesting of an `extra` value (a scalar is 0, [] or {} is 1). orjson writes at
+# most 255 levels, and the value sits two levels down in the record; 64 is far beyond any
+# real metadata and keeps serialization (and our own walk) cheap.
+MAX_EXTRA_DEPTH = 64
+# First characters of a JSON scalar; only such messages are tried as one.
+_SCALAR_STARTS = frozenset('-0123456789"tfn')
 _STRING_FIELDS = ("url", "source", "title", "language")
 KNOWN_FIELDS = frozenset({"body", "id", *_STRING_FIELDS, "published_at"})
 
@@ -58,8 +78,9 @@ def decode(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> RawArticle |
     size = len(data)
     if size > max_bytes:
         return Rejection(errors.TOO_LARGE, f"{size} bytes, limit {max_bytes}")
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
+    boms = _UTF8_BOMS.match(data)
+    if boms is not None:
+        data = data[boms.end() :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -84,6 +105,17 @@ def decode(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> RawArticle |
         except orjson.JSONDecodeError:
             return RawArticle(body=text, form="text", size=size)
         return Rejection(errors.NOT_AN_OBJECT, "JSON array; expected an object with a body")
+    if head in _SCALAR_STARTS:
+        # Only the whole message counts: "5 killed in ..." fails to parse after the 5
+        # (at once), and stays text.
+        try:
+            scalar = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return RawArticle(body=text, form="text", size=size)
+        return Rejection(
+            errors.NOT_AN_OBJECT,
+            f"a JSON scalar ({_json_type(scalar)}); expected an object with a body",
+        )
     return RawArticle(body=text, form="text", size=size)
 
 
@@ -106,8 +138,17 @@ def _from_object(obj: dict[str, Any], size: int) -> RawArticle | Rejection:
         return Rejection(errors.BAD_FIELD, f"'id' is {_json_type(article_id)}, not a string")
     if isinstance(article_id, int):
         article_id = str(article_id)
-    if isinstance(article_id, str) and not article_id.strip():
-        article_id = None
+    if isinstance(article_id, str):
+        if not article_id.strip():
+            article_id = None  # sent blank: no id, as when the key is absent
+        else:
+            article_id = NOT_IN_IDENTIFIERS.sub("", article_id).strip()
+            if not article_id:
+                return Rejection(errors.BAD_FIELD, "'id' has only invisible characters")
+            if len(article_id) > MAX_ID_CHARS:
+                return Rejection(
+                    errors.BAD_FIELD, f"'id' is {len(article_id)} characters, limit {MAX_ID_CHARS}"
+                )
 
     published = obj.get("published_at")
     published_at: dt.datetime | None = None
@@ -124,15 +165,43 @@ def _from_object(obj: dict[str, Any], size: int) -> RawArticle | Rejection:
             )
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
+    deep = _too_deep(extra)
+    if deep is not None:
+        return Rejection(
+            errors.BAD_FIELD,
+            f"extra key {deep[:40]!r} is nested more than {MAX_EXTRA_DEPTH} levels deep",
+        )
     return RawArticle(
         body=body,
         form="json",
         size=size,
-        id=article_id.strip() if article_id else None,
+        id=article_id,
         published_at=published_at,
         extra=extra,
         **values,
     )
+
+
+def _too_deep(extra: dict[str, Any]) -> str | None:
+    """The first key of ``extra`` whose value nests more than MAX_EXTRA_DEPTH levels.
+
+    Walked with an explicit stack, level by level: no recursion limit to meet, and each
+    container is visited once.
+    """
+    for key, value in extra.items():
+        level: list[Any] = [value]
+        depth = 0
+        while level:
+            containers = [v for v in level if isinstance(v, dict | list)]
+            if not containers:
+                break
+            depth += 1
+            if depth > MAX_EXTRA_DEPTH:
+                return key
+            level = [
+                item for c in containers for item in (c.values() if isinstance(c, dict) else c)
+            ]
+    return None
 
 
 def _json_type(value: object) -> str:

@@ -78,6 +78,11 @@ class Gazetteer:
         self._starts = starts
         # Most aliases are one word and start no longer alias: a plain lookup for those.
         self._single = {k: c[0][1] for k, c in starts.items() if len(c) == 1 and len(c[0][0]) == 1}
+        # For the other starts: the second key tokens their longer aliases go on with, and
+        # their one-token alias. A start word that is also a common word ("a") then costs
+        # one set lookup when the next token continues no alias, not a try of each alias.
+        self._seconds = {k: frozenset(p[1] for p, _ in c if len(p) > 1) for k, c in starts.items()}
+        self._alone = {k: e for k, c in starts.items() for p, e in c if len(p) == 1}
 
     def __len__(self) -> int:
         return len({e.canonical for e in self._by_key.values()})
@@ -147,6 +152,11 @@ class Gazetteer:
             entity = single.get(keys[i])
             if entity is not None:
                 form = tokens[i]
+            elif (keys[i + 1] if i + 1 < len(keys) else "") not in self._seconds[keys[i]]:
+                entity = self._alone.get(keys[i])
+                if entity is None:
+                    continue
+                form = tokens[i]
             else:
                 # Longest first: the first candidate whose tokens all follow is the match.
                 match = next(
@@ -159,11 +169,12 @@ class Gazetteer:
                 form = " ".join(tokens[i:skip_until])
             slot = found.get(entity.canonical)
             if slot is None:
-                found[entity.canonical] = [entity, 1, [form], i]
+                # Forms in a dict (an ordered set): an entity can be written in thousands
+                # of case variants, and a list would be searched once per mention.
+                found[entity.canonical] = [entity, 1, {form: None}, i]
             else:
                 slot[1] += 1
-                if form not in slot[2]:
-                    slot[2].append(form)
+                slot[2].setdefault(form, None)
         return [
             EntityMention(e.canonical, e.type, n, tuple(forms), first)
             for e, n, forms, first in found.values()

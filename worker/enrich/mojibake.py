@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 
 _CP1252_EXTRA = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
 _CP1252_TO_BYTE: dict[str, int] = {
@@ -19,15 +20,17 @@ _CP1252_TO_BYTE: dict[str, int] = {
 }
 # A character that stands for one byte 0x80-0xBF (a UTF-8 continuation byte).
 _CONT = f"[\u0080-\u00bf{_CP1252_EXTRA}\ufffd]"
-# A run of mojibake: lead bytes (Â-ô) each followed by its continuation bytes. A
-# Devanagari lead pair (à¤ / à¥) may have lost its third byte.
-_RUN = re.compile(
-    f"(?:[\u00c2-\u00df]{_CONT}"
+# One sequence: a lead byte (Â-ô) followed by its continuation bytes. A Devanagari lead
+# pair (à¤ / à¥) may have lost its third byte. A run of mojibake is one or more of them.
+_SEQUENCE_PATTERN = (
+    f"[\u00c2-\u00df]{_CONT}"
     f"|\u00e0[\u00a4\u00a5]{_CONT}?"
     f"|\u00e2\u20ac{_CONT}?"
     f"|[\u00e0-\u00ef]{_CONT}{{2}}"
-    f"|[\u00f0-\u00f4]{_CONT}{{3}})+"
+    f"|[\u00f0-\u00f4]{_CONT}{{3}}"
 )
+_RUN = re.compile(f"(?:{_SEQUENCE_PATTERN})+")
+_SEQUENCE = re.compile(_SEQUENCE_PATTERN)
 MOJIBAKE_HINT = re.compile(f"[\u00c2-\u00f4]{_CONT}")
 
 _DEVANAGARI_CONSONANTS = frozenset(chr(c) for c in range(0x0915, 0x093A))
@@ -63,51 +66,67 @@ def _guess(lead: int, second: int, before: str, after: str) -> int:
 
 
 def _decode_run(run: str, before: str, after: str) -> tuple[str, int] | None:
-    """Decode one run; return the text and the number of guessed bytes, or None if not UTF-8."""
-    raw = _to_bytes(run)
+    """Decode one run; return the text and the number of guessed bytes, or None if not UTF-8.
+
+    The run is split into its sequences by :data:`_SEQUENCE` (the alternatives of
+    :data:`_RUN`) and each complete sequence is decoded once per process (memoized): a
+    byte-by-byte loop cost 5 us a character, and a run can be a whole 1 MiB message.
+    """
+    sequences = _SEQUENCE.findall(run)
     pieces: list[str] = []
     guessed = 0
-    i = 0
-    while i < len(raw):
-        lead = raw[i]
-        if lead is None:
-            return None
-        size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-        seq: list[int | None] = []
-        for b in raw[i + 1 : i + size]:
-            if b is not None and not 0x80 <= b <= 0xBF:
-                break
-            seq.append(b)
-        i += 1 + len(seq)
-        # Trailing continuation bytes that belong to no lead mean this was not mojibake.
-        if len(seq) < size - 1:
-            if not (size == 3 and len(seq) == 1 and (lead, seq[0]) in _GUESSABLE):
-                return None
-            seq = [*seq, None]
-        if None in seq:
-            first = seq[0]
-            if size != 3 or first is None or (lead, first) not in _GUESSABLE or seq[1] is not None:
-                return None
+    last = len(sequences) - 1
+    for k, seq in enumerate(sequences):
+        char = _decoded(seq)
+        if char is None:
             prev = pieces[-1][-1:] if pieces else before
-            nxt = after if i >= len(raw) else _peek(raw, i)
-            seq = [first, _guess(lead, first, prev, nxt)]
+            # The next character, when the next sequence is a whole three-byte one (no
+            # guess is made from a character that is itself a guess).
+            if k == last:
+                nxt = after
+            elif len(sequences[k + 1]) == 3:
+                nxt = _decoded(sequences[k + 1]) or ""
+            else:
+                nxt = ""
+            char = _guessed(seq, prev, nxt)
+            if char is None:
+                return None
             guessed += 1
-        try:
-            pieces.append(bytes([lead, *seq]).decode("utf-8"))  # type: ignore[list-item]
-        except UnicodeDecodeError:
-            return None
+        pieces.append(char)
     return "".join(pieces), guessed
 
 
-def _peek(raw: list[int | None], i: int) -> str:
-    """The character the bytes at ``i`` start, if they form one; used only for guessing."""
-    chunk = raw[i : i + 3]
-    if None in chunk or len(chunk) < 3:
-        return ""
+@lru_cache(maxsize=4096)
+def _guessed(seq: str, before: str, after: str) -> str | None:
+    """The character an incomplete sequence stands for, its lost byte guessed from the
+    characters before and after it; None when its bytes cannot be guessed."""
+    raw = _to_bytes(seq)
+    lead, first = raw[0], raw[1]
+    if (
+        lead is None
+        or first is None
+        or (lead, first) not in _GUESSABLE
+        or (len(raw) == 3 and raw[2] is not None)
+    ):
+        return None
+    return bytes([lead, first, _guess(lead, first, before, after)]).decode("utf-8", "replace")
+
+
+_DECODED: dict[str, str | None] = {}
+_DECODED_LIMIT = 100_000
+
+
+def _decoded(seq: str) -> str | None:
+    """The character one complete sequence stands for, or None (memoized, bounded)."""
     try:
-        return bytes(chunk).decode("utf-8")[:1]  # type: ignore[arg-type]
-    except UnicodeDecodeError:
-        return ""
+        return _DECODED[seq]
+    except KeyError:
+        pass
+    char = _decode_fast(seq)
+    if len(_DECODED) >= _DECODED_LIMIT:
+        _DECODED.clear()  # bounded memory in a long-running worker
+    _DECODED[seq] = char
+    return char
 
 
 # cp1252 as browsers apply it: its 27 extra characters, and the C1 control for each of

@@ -3,7 +3,8 @@
 :func:`normalize_text` produces the canonical text that every later step (and the
 enriched record's ``body``) uses. It is idempotent and gives identical output for
 canonically equivalent inputs, because it starts and ends with NFC and repeats its
-pass until nothing changes.
+pass until nothing changes. Every step is linear in the length of the text, and the
+passes are bounded, so the cost of a message is linear in its size.
 
 :func:`matching_key` folds spelling variation that Hindi writers treat as the same word
 (nukta, chandrabindu/anusvara, case, joiners). It is for comparison only: the text
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from worker.enrich.markup import strip_tags, unescape_entities
 from worker.enrich.mojibake import MOJIBAKE_HINT, repair_mojibake
+from worker.enrich.streamsafe import limit_combining_marks
 
 NUKTA = "\u093c"
 VIRAMAS = "\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d\u0dca"
@@ -62,6 +64,10 @@ _INVISIBLE_CLASS = (
     _category_class(frozenset({"Cc", "Cf"}), "\n\t\r\u200c\u200d")[:-1] + "\ud800-\udfff\ufffd]"
 )
 _INVISIBLE = re.compile(_INVISIBLE_CLASS)
+# What an identifier (the producer's `id`) must not contain: every control and format
+# character (joiners and line breaks too: an id is no text to shape or wrap), line and
+# paragraph separators, lone surrogates and U+FFFD. A U+202E in an id displays it reversed.
+NOT_IN_IDENTIFIERS = re.compile(_INVISIBLE_CLASS[:-1] + "\n\t\r\u200c\u200d\u2028\u2029]")
 # Anything at all for a pass to do: invisibles, joiners, odd spaces and line breaks,
 # markup, entity and mojibake starts.
 _NEEDS_WORK = re.compile(
@@ -120,14 +126,17 @@ _NUKTA_COMPOSES_AFTER = frozenset("\u0928\u0930\u0933")
 _NUKTA_CCC = 7
 
 _MAX_PASSES = 6
+# The change name for combining marks cut beyond 30 in a row (see worker.enrich.streamsafe).
+MARKS_CUT = "combining_marks_removed"
 
 
 @dataclass(slots=True)
 class NormalizationReport:
     """What :func:`normalize_text` changed, and how often.
 
-    ``lossy`` is true when text had been lost before it reached us (U+FFFD in the input)
-    or a mojibake repair had to guess a byte that cp1252 cannot carry.
+    ``lossy`` is true when text had been lost before it reached us (U+FFFD in the input),
+    a mojibake repair had to guess a byte that cp1252 cannot carry, or combining marks
+    beyond 30 in a row were cut (:mod:`worker.enrich.streamsafe`).
     """
 
     changes: dict[str, int] = field(default_factory=dict)
@@ -170,9 +179,18 @@ def fast_nfc(text: str) -> str:
     return text
 
 
+def _nfc(text: str, report: NormalizationReport) -> str:
+    """NFC after the Stream-Safe bound on combining marks, which keeps NFC linear."""
+    text, cut = limit_combining_marks(text)
+    if cut:
+        report.add(MARKS_CUT, cut)
+        report.lossy = True  # the marks were sent; the record no longer has them
+    return fast_nfc(text)
+
+
 def _normalize_pass(text: str, report: NormalizationReport) -> tuple[str, bool]:
     """One pass of every step; returns the text and whether it was already clean."""
-    text = fast_nfc(text).strip()
+    text = _nfc(text, report).strip()
     if (
         not _NEEDS_WORK.search(text)
         and "  " not in text
@@ -229,13 +247,15 @@ def _normalize_pass(text: str, report: NormalizationReport) -> tuple[str, bool]:
         report.add("blank_lines_collapsed", n)
     text = text.strip()
 
-    return (text if text == original else fast_nfc(text)), False
+    return (text if text == original else _nfc(text, report)), False
 
 
 def normalize_text(text: str) -> tuple[str, NormalizationReport]:
     """Normalize ``text`` and report what changed.
 
-    Steps, in order: NFC; line breaks unified (CRLF, CR, NEL, U+2028 to ``\\n``; U+2029 to
+    Steps, in order: runs of combining marks cut to 30 (Stream-Safe Text Format, see
+    :mod:`worker.enrich.streamsafe`; before every NFC, which is quadratic in a run's
+    length in CPython); NFC; line breaks unified (CRLF, CR, NEL, U+2028 to ``\\n``; U+2029 to
     a blank line); HTML tags and entities; mojibake (UTF-8 read as cp1252 or Latin-1);
     controls, format characters, bidi controls, U+FFFD and stray ZWJ/ZWNJ removed; space
     characters to one space; lines trimmed, blank-line runs collapsed to one; NFC again.

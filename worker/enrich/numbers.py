@@ -9,27 +9,39 @@ postposition or other function word.
 
 A number glued to a word or to another number (``COVID-19``, ``G20``, ``5G``, ``2022-23``,
 ``10:30``, URL paths, ISO dates) is part of a token, not a quantity, and is not reported;
-neither are ranges such as ``5-6``.
+neither are ranges such as ``5-6``. Nor is a number of more than 18 digits before the
+point: that is an identifier, a phone list or a digit string, never a count in news, and
+its value would not fit the 64-bit integers JSON consumers read. Digits after the 30th
+decimal place are not read (a float keeps 17 significant digits anyway).
 
-This module also holds what both extractors share, so that :mod:`worker.enrich.dates`
-imports from here and never the other way: spelling-tolerant keyword patterns, and the
-scan copy of the text. Both scanners start a match only after a space of that copy, which
-gives the regex engine a literal to skip to and the left word boundary for free. The date
-scan meets every digit after a space anyway and records them, so that the number scan on
-the same text (the pipeline runs dates first) tries those places only.
+What this scanner shares with :mod:`worker.enrich.dates` (keyword patterns, the scan
+copy, the places where numbers may start) is in :mod:`worker.enrich.scanning`; the names
+are also importable from here. At most :data:`~worker.enrich.scanning.MAX_PLACES` places
+of a text are looked at.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import accumulate
-from typing import Any
+from itertools import accumulate, islice
 
+from worker.enrich.scanning import (
+    DIGITS,
+    FOLLOWS_DIGIT,
+    MAX_PLACES,
+    cased,
+    fold,
+    gated_pattern,
+    keyword_pattern,
+    number_starts,
+    remember_number_starts,
+    scan_copy,
+    spellings,
+)
 from worker.enrich.tokens import WORD_CHARS
 
 __all__ = [
@@ -67,193 +79,6 @@ class NumberMention:
     unit: str | None
     start: int
     end: int
-
-
-# --- shared with worker.enrich.dates: spelling-tolerant keyword patterns ---------------
-
-# In NFC text a nukta follows only these consonants: the precomposed ऩ ऱ ऴ stay composed,
-# and the other nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़, Bengali ড় ঢ় য়) are decomposed.
-_NUKTA_AFTER = {**dict.fromkeys("कखगजडढफय", "\u093c"), **dict.fromkeys("ডঢয", "\u09bc")}
-# Urdu is typed with Arabic keyboard letters as often as with the Urdu ones.
-_ARABIC_VARIANTS = {"ی": "ییى", "ک": "کك", "ہ": "ہه"}
-_FOLD = str.maketrans(
-    {
-        "\u093c": None,
-        "\u09bc": None,
-        "\u0901": "\u0902",
-        "\u200c": None,
-        "\u200d": None,
-        "ي": "ی",
-        "ى": "ی",
-        "ك": "ک",
-        "ه": "ہ",
-    }
-)
-
-
-def spellings(ch: str) -> str:
-    """``ch`` and the letters typed for it (Arabic keyboard letters for Urdu ones)."""
-    return _ARABIC_VARIANTS.get(ch, ch)
-
-
-def fold(word: str) -> str:
-    """The lookup key of a matched word: no nukta or joiners, chandrabindu as anusvara,
-    Arabic letter variants as the Urdu ones, lower case."""
-    return word.translate(_FOLD).lower()
-
-
-def _units(word: str) -> list[str]:
-    """Split ``word`` into regex atoms that also match its variant spellings."""
-    units: list[str] = []
-    for ch in unicodedata.normalize("NFC", word):
-        if ch in "\u093c\u09bc":
-            continue  # written or not, the consonant's unit makes it optional
-        if ch in _NUKTA_AFTER:
-            units.append(ch + _NUKTA_AFTER[ch] + "?")
-        elif ch in "\u0901\u0902":
-            units.append("[\u0901\u0902]")
-        elif ch in "\u094d\u09cd":
-            units.append(ch + "[\u200c\u200d]?")  # a virama may carry a joiner
-        elif ch in _ARABIC_VARIANTS:
-            units.append(f"[{_ARABIC_VARIANTS[ch]}]")
-        else:
-            units.append(re.escape(ch))
-    return units
-
-
-def _trie(words: Iterable[list[str]]) -> dict[str, Any]:
-    trie: dict[str, Any] = {}
-    for units in words:
-        node = trie
-        for unit in units:
-            node = node.setdefault(unit, {})
-        node[""] = {}  # end of a word
-    return trie
-
-
-def _emit(node: dict[str, Any]) -> str:
-    alternatives = [unit + _emit(child) for unit, child in sorted(node.items()) if unit]
-    if not alternatives:
-        return ""
-    body = "|".join(alternatives)
-    if "" in node:
-        return f"(?:{body})?"
-    return body if len(alternatives) == 1 else f"(?:{body})"
-
-
-def _latin(words: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Split ``words`` into others and Latin ones, the latter lower-cased and deduplicated:
-    Latin words are matched case-insensitively, which keeps the pattern small."""
-    others: list[str] = []
-    latin: set[str] = set()
-    for word in words:
-        if word.isascii():
-            latin.add(word.lower())
-        else:
-            others.append(word)
-    return others, sorted(latin)
-
-
-def keyword_pattern(words: Iterable[str]) -> str:
-    """Compile ``words`` into one regex alternation shaped as a trie, in a group.
-
-    A nukta is optional after the consonants that take one, chandrabindu and anusvara are
-    interchangeable, a virama may carry a joiner, Arabic and Urdu letter variants match
-    each other, and Latin letters match in any case. The result has no boundaries and no
-    capturing groups; with a boundary after it, the longest word wins.
-    """
-    others, latin = _latin(words)
-    branches = [_emit(_trie(_units(w) for w in others))] if others else []
-    if latin:
-        branches.append(f"(?i:{_emit(_trie(_units(w) for w in latin))})")
-    return f"(?:{'|'.join(branches)})"
-
-
-def gated_pattern(words: Iterable[str]) -> str:
-    """Like :func:`keyword_pattern`, but bare alternatives shaped for a scanning regex.
-
-    The engine tries every alternative at every candidate position, so their number is
-    what costs. Devanagari words form an exact trie, one alternative per first letter.
-    Each other script gets one alternative: a class of its first letters followed by the
-    trie of all its words' tails. That alternative also matches look-alikes (the first
-    letter of one word with the tail of another): callers must look matches up.
-    """
-    others, latin = _latin(words)
-    deva: list[str] = []
-    scripts: dict[str, list[str]] = {}
-    for word in others:
-        first = unicodedata.normalize("NFC", word)[0]
-        if "\u0900" <= first <= "\u097f":
-            deva.append(word)
-        else:
-            scripts.setdefault("bn" if first <= "\u09ff" else "ar", []).append(word)
-    trie = _trie(_units(w) for w in deva)
-    branches = [unit + _emit(child) for unit, child in sorted(trie.items())]
-    for group in scripts.values():
-        firsts = "".join(sorted({c for w in group for c in spellings(w[0])}))
-        branches.append(f"[{re.escape(firsts)}]{_emit(_trie(_units(w)[1:] for w in group))}")
-    if latin:
-        firsts = "".join(sorted({c for w in latin for c in (w[0], w[0].upper())}))
-        branches.append(f"[{firsts}](?i:{_emit(_trie(_units(w)[1:] for w in latin))})")
-    return "|".join(branches)
-
-
-def cased(words: Iterable[str]) -> list[str]:
-    """Latin words as written, in lower case and in upper case; others unchanged."""
-    return [v for w in words for v in ({w, w.lower(), w.upper()} if w.isascii() else (w,))]
-
-
-# --- shared with worker.enrich.dates: the scan copy ---------------------------------------
-
-# Decimal digits of ASCII, Arabic-Indic, Urdu and the Indic scripts (Devanagari through
-# Malayalam): an explicit class is faster for the engine than \d, and int() reads them all.
-DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9" + "".join(
-    f"{chr(base)}-{chr(base + 9)}" for base in range(0x0966, 0x0D67, 0x80)
-)
-# What may follow the first digit of a number (or a date) besides a digit. A digit followed
-# by anything else ("5→") starts neither, in both scanners alike.
-FOLLOWS_DIGIT = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~।॥،؛؟۔“”‘’«»–—…·•"
-# Line breaks, "(", opening quotes and currency signs ("₹5") end words like a space (other
-# spaces are already " " in normalized text); each replacement keeps the length.
-_AS_SPACE = ("\n", "(", "“", "‘", '"', "'", "₹", "$")
-# (text, its scan copy, where numbers may start or None if not scanned yet); one entry.
-_memo: tuple[str, str, tuple[int, ...] | None] = ("", "  ", ())
-
-
-def scan_copy(text: str) -> str:
-    """The text as the scanners read it, with offsets the text's plus one: a space at each
-    end; line breaks, "(", opening quotes and currency signs as spaces; "Rs." as "Rs "."""
-    global _memo  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
-    memo = _memo  # read once: another thread may swap the tuple, never part of it
-    if memo[0] is text:
-        return memo[1]
-    scan = f" {text} "  # the space after the end gives a final digit a follower
-    for old in _AS_SPACE:
-        if old in scan:
-            scan = scan.replace(old, " ")
-    at = scan.find("R")  # "Rs.": one-character searches cost far less than a 3-character one
-    while at >= 0:
-        if scan.startswith("s.", at + 1):
-            scan = scan[:at] + "Rs " + scan[at + 3 :]
-        at = scan.find("R", at + 1)
-    _memo = (text, scan, None)
-    return scan
-
-
-def remember_number_starts(text: str, scan: str, starts: tuple[int, ...]) -> None:
-    """Record where numbers may start in ``text``: the offsets, in ``scan`` (its scan
-    copy), of every space followed by a digit that may start a number.
-
-    The date scan meets every such digit anyway; :func:`extract_numbers` on this very
-    string then tries these places only instead of scanning again, with the same result.
-    """
-    global _memo  # noqa: PLW0603 - see scan_copy
-    _memo = (text, scan, starts)
-
-
-def _number_starts(text: str) -> tuple[int, ...] | None:
-    memo = _memo
-    return memo[2] if memo[0] is text else None
 
 
 _MULTIPLIER_WORDS = {
@@ -333,12 +158,35 @@ def _grouped(number: str) -> bool:
     return inner <= {3} or (inner == {2} and len(groups[0]) <= 2)
 
 
+# The most digits a reported number has before its point (10**18 - 1 fits in 64 bits),
+# and the most decimals read. Longer digit strings also cost int() quadratic time, and
+# int() refuses more than 4,300 digits.
+MAX_WHOLE_DIGITS = 18
+_MAX_DECIMALS = 30
+_INT64_MAX = 2**63 - 1
+
+
+def _too_long(number: str) -> bool:
+    whole = number.partition(".")[0]
+    return len(whole) - whole.count(",") > MAX_WHOLE_DIGITS
+
+
 def _value(number: str, x1: str | None, x2: str | None) -> int | float:
-    """The number's value times its multiplier words (int() reads digits of any script)."""
+    """The number's value times its multiplier words (int() reads digits of any script).
+
+    An integer beyond 64 bits (only multiplier words get there) is given as a float, which
+    every JSON consumer can read.
+    """
+    value = _exact_value(number, x1, x2)
+    return float(value) if isinstance(value, int) and abs(value) > _INT64_MAX else value
+
+
+def _exact_value(number: str, x1: str | None, x2: str | None) -> int | float:
     digits = number.replace(",", "") if "," in number else number
     if x1 is None and "." not in digits:
         return int(digits)
     whole, _, fraction = digits.partition(".")
+    fraction = fraction[:_MAX_DECIMALS]
     scale = 1
     for word in (x1, x2):
         if word is not None:
@@ -363,9 +211,9 @@ def extract_numbers(text: str, exclude: Sequence[tuple[int, int]] = ()) -> list[
     reach = list(accumulate((e for _, e in spans), max))  # furthest end among spans so far
     out: list[NumberMention] = []
     scan = scan_copy(text)
-    places = _number_starts(text)
-    if places is None:
-        matches: Iterable[re.Match[str] | None] = _SCAN.finditer(scan)
+    places = number_starts(text)
+    if places is None:  # not scanned for dates: as many places as that scan would take
+        matches: Iterable[re.Match[str] | None] = islice(_SCAN.finditer(scan), MAX_PLACES)
     else:  # extract_dates already met every digit after a space: try those outside spans
         matches = (
             _SCAN.match(scan, p)
@@ -377,7 +225,7 @@ def extract_numbers(text: str, exclude: Sequence[tuple[int, int]] = ()) -> list[
             continue
         start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
         number, x1, x2, pc, pw, cw, unit = m.groups()
-        if "," in number and not _grouped(number):
+        if ("," in number and not _grouped(number)) or _too_long(number):
             continue
         sign = None
         # A sign ends right before the digits or one space before them; test cheaply first.

@@ -28,8 +28,17 @@ _TEASER_LABEL = re.compile(
 )
 _TEASER_PREFIX = re.compile(rf"^(?:{_TEASER_LABEL.pattern})\s*[:：\-–—|]\s*", re.IGNORECASE)
 _TEASER_LABEL_ONLY = re.compile(rf"^(?:{_TEASER_LABEL.pattern})\s*[:：\-–—|]?$", re.IGNORECASE)
+# The characters a label can start with (every alternative's first, over-inclusive), so
+# that most lines are ruled out with a set lookup: the label regexes cost microseconds,
+# and a message can be 350,000 one-word lines.
+_LABEL_FIRSTS = frozenset(
+    c
+    for first in re.findall(r"(?:^|\||\(\?:)([^|()?:])", _TEASER_LABEL.pattern)
+    for c in (first, first.upper())
+)
 # Prose sentences end with a danda, full stop, Urdu full stop, or a quote after one.
-_PROSE_END = re.compile(r"[।॥.۔…][\"'”’)\]]*$")
+_PROSE_TERMINATORS = "।॥.۔…"
+_CLOSERS = "\"'”’)]"
 _HEADLINE_END = re.compile(r"[?!؟][\"'”’)\]]*$")
 _SPACE = re.compile(r"\s+")
 
@@ -59,6 +68,19 @@ def _blocks(text: str) -> list[str]:
     return [b for b in text.split("\n") if b]
 
 
+def _ends_like_prose(block: str) -> bool:
+    r"""Whether ``block`` ends in a terminator and closing quotes or brackets only (the
+    regex ``[।॥.۔…]["'”’)\]]*$``, read from the end instead of tried at every position)."""
+    if block.endswith("\n"):  # `$` also matches before a final newline
+        block = block[:-1]
+    last = block.rstrip(_CLOSERS)[-1:]
+    return last != "" and last in _PROSE_TERMINATORS
+
+
+def _is_label(line: str) -> bool:
+    return line[:1] in _LABEL_FIRSTS and _TEASER_PREFIX.match(line) is not None
+
+
 def _words(line: str) -> int:
     return len(line.split())
 
@@ -83,14 +105,14 @@ def parse_structure(text: str) -> Structure:
         if pending_label:
             # A label on a line of its own ("ये भी पढ़ें:") applies to the next block.
             pending_label = False
-            if "\n" not in block and not _PROSE_END.search(block):
+            if "\n" not in block and not _ends_like_prose(block):
                 out.related_headlines.append(block)
                 continue
-        if _TEASER_LABEL_ONLY.match(block):
+        if block[:1] in _LABEL_FIRSTS and _TEASER_LABEL_ONLY.match(block):
             pending_label = True
             continue
         lines = block.split("\n")
-        if any(_TEASER_PREFIX.match(line) for line in lines):
+        if any(map(_is_label, lines)):
             story_lines = []
             for line in lines:
                 stripped = _TEASER_PREFIX.sub("", line, count=1)
@@ -102,7 +124,7 @@ def parse_structure(text: str) -> Structure:
             if not story_lines:
                 continue
             block = "\n".join(story_lines)  # noqa: PLW2901 - the block without its teasers
-        if index > 0 and "\n" not in block and not _PROSE_END.search(block):
+        if index > 0 and "\n" not in block and not _ends_like_prose(block):
             short = _words(block) <= SUBHEADING_MAX_WORDS and len(block) <= SUBHEADING_MAX_CHARS
             if short and index < last and not _HEADLINE_END.search(block):
                 out.subheadings.append(block)
