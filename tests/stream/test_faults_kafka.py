@@ -20,6 +20,7 @@ from tests.stream.faults import (
     produce_to_partitions,
     read_all,
     record,
+    rss_mb,
     spawn_worker,
     wait_for_metric,
 )
@@ -67,6 +68,7 @@ def test_exactly_once_survives_kill_9(
 
     keys = {k for k, _ in sent}
     committed = read_all(bootstrap, topics.enriched, keys, 180, "read_committed")
+    rss = rss_mb(second.proc.pid)
     got = [m.key for m in committed]
     lost = keys - set(got)
     duplicates = len(got) - len(set(got))
@@ -79,6 +81,7 @@ def test_exactly_once_survives_kill_9(
         duplicates=duplicates,
         recovery_seconds=round(recovery, 1),
         offsets_beyond_committed_records=markers,
+        worker_rss_mb=rss,
     )
     assert not lost, f"{len(lost)} lost\n{second.log.read_text()[-3000:]}"
     assert duplicates == 0

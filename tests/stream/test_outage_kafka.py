@@ -18,6 +18,7 @@ from tests.stream.faults import (
     make_topics,
     produce_to_partitions,
     record,
+    rss_mb,
     spawn_worker,
     wait_for_metric,
 )
@@ -78,6 +79,7 @@ def test_outage_of_120_seconds_mid_stream(
     worker.wait_ready(timeout=90)
     ready_after = time.monotonic() - up_at
     out = consume(bootstrap, topics.enriched, 0, timeout=120, keys={k for k, _ in sent})
+    rss = rss_mb(worker.proc.pid)
     lost = {k for k, _ in sent} - {m.key for m in out}
     record(
         "outage_120_s",
@@ -88,6 +90,7 @@ def test_outage_of_120_seconds_mid_stream(
         log_lines_during_outage=outage_lines,
         cpu_share_during_outage=round(outage_cpu / OUTAGE_SECONDS, 3),
         ready_after_broker_back_seconds=round(ready_after, 1),
+        worker_rss_mb=rss,
     )
     assert not lost, f"{len(lost)} lost\n{worker.log.read_text()[-3000:]}"
     assert not_ready_after is not None

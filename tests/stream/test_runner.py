@@ -149,3 +149,17 @@ def test_metrics_count_what_was_published(depth: int) -> None:
     assert m.consumed._value.get() == 7
     assert m.enriched._value.get() == 7
     assert m.in_flight._value.get() == 0
+
+
+def test_a_batch_from_before_a_revocation_is_not_published_after_it() -> None:
+    async def scenario() -> RecordingPublisher:
+        publisher = RecordingPublisher()
+        run = runner(publisher, [])
+        await run.submit([message(0, n) for n in range(10)])  # offset 0: slow to process
+        run.generation += 1  # a rebalance revokes the partitions meanwhile
+        await run.submit([message(0, n) for n in range(10, 20)])  # the new owner's read
+        assert await run.drain(5)
+        return publisher
+
+    publisher = asyncio.run(scenario())
+    assert [offsets[0] for offsets, _ in publisher.calls] == [10]

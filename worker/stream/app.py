@@ -274,6 +274,7 @@ class StreamWorker:
             log.warning("batches still in flight at a rebalance; their new owner redoes them")
         if self.committer is not None:
             await self.committer.flush(REVOKE_DRAIN_SECONDS)
+        self.runner.generation += 1
         await self.publisher.on_revoked(list(revoked))
         for tp in revoked:
             self.runner.positions.pop(tp, None)

@@ -329,7 +329,8 @@ class TransactionalPublisher:
         # Start (and so fence the previous owner's producer) before the first batch.
         for tp in tps:
             try:
-                await self._producer(tp)
+                async with self._locks[(tp.topic, tp.partition)]:
+                    await self._producer(tp)
             except KAFKA_ERRORS as exc:  # tried again on the first publish
                 log.warning("transactional producer for %s-%s: %s", tp.topic, tp.partition, exc)
 
@@ -339,6 +340,8 @@ class TransactionalPublisher:
                 await self._discard((tp.topic, tp.partition))
 
     async def _producer(self, tp: TopicPartitionLike) -> Any:
+        """The partition's producer, started on first use. Call with its lock held: two
+        producers with one transactional id fence each other."""
         key = (tp.topic, tp.partition)
         producer = self._producers.get(key)
         if producer is None:
@@ -397,14 +400,19 @@ class TransactionalPublisher:
                     self.outage.recovered()
                     return True
                 except FENCED_ERRORS as exc:
-                    log.warning(
-                        "%s-%s: fenced by a newer owner (%s); leaving the batch to it",
-                        tp.topic,
-                        tp.partition,
-                        type(exc).__name__,
-                    )
                     await self._discard(key)
-                    return False
+                    if tp not in self.assignment():
+                        log.warning(
+                            "%s-%s: fenced by its new owner (%s); leaving the batch to it",
+                            tp.topic,
+                            tp.partition,
+                            type(exc).__name__,
+                        )
+                        return False
+                    # Another producer owns the partition while our consumer still thinks
+                    # it is ours: we are the zombie. Going on would commit later batches
+                    # past this one, so this worker must stop (the runner sees to it).
+                    raise FencedError(f"{tp.topic}-{tp.partition}: {exc!r}") from exc
                 except _Refused:
                     continue  # a record was demoted; send the batch again at once
                 except RETRY_ERRORS as exc:
@@ -453,6 +461,10 @@ class TransactionalPublisher:
             {AioTP(tp.topic, tp.partition): next_offset}, self.settings.app_id
         )
         await producer.commit_transaction()
+
+
+class FencedError(RuntimeError):
+    """A partition's transactional producer was fenced while the partition was ours."""
 
 
 class _Refused(Exception):  # noqa: N818 - a signal within this module, not an error

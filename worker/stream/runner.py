@@ -68,6 +68,10 @@ class BatchRunner:
         self.dlq_topic = dlq_topic
         self.on_broken = on_broken
         self.positions: dict[TP, int] = {}
+        #: Bumped at every revocation; a batch taken before it is not published after it
+        #: (its partitions' next owner, maybe this worker again, reads it anew from the
+        #: last commit, so publishing it too would duplicate or commit out of order).
+        self.generation = 0
         self.broken: BaseException | None = None
         self.closed = False
         self._slots = asyncio.Semaphore(depth)
@@ -84,7 +88,7 @@ class BatchRunner:
         previous = self._tail
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tail = done
-        task = asyncio.create_task(self._run(messages, previous, done))
+        task = asyncio.create_task(self._run(messages, previous, done, self.generation))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -97,7 +101,11 @@ class BatchRunner:
         return not pending
 
     async def _run(
-        self, messages: list[Any], previous: asyncio.Future[None] | None, done: asyncio.Future[None]
+        self,
+        messages: list[Any],
+        previous: asyncio.Future[None] | None,
+        done: asyncio.Future[None],
+        generation: int,
     ) -> None:
         m = self.metrics
         try:
@@ -111,6 +119,12 @@ class BatchRunner:
             outs = await self._process(inbound)
             if previous is not None:
                 await previous  # publishing keeps the order batches were taken in
+            if generation != self.generation:
+                log.info(
+                    "a batch of %d from before a rebalance is left to be read again", len(inbound)
+                )
+                done.set_result(None)
+                return
             offsets: dict[TP, int] = {}
             for msg in inbound:
                 tp = TP(msg.topic, msg.partition)

@@ -94,9 +94,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[TopicStat
         described = {d["name"]: len(d["partitions"]) for d in admin.describe_topics(names)}
         configured = _max_message_bytes(admin, names)
         statuses = [
-            TopicStatus(
-                n, n in created, described.get(n, 0), configured.get(n, 0), limits[n][1]
-            )
+            TopicStatus(n, n in created, described.get(n, 0), configured.get(n, 0), limits[n][1])
             for n in names
         ]
         for status in statuses:
@@ -172,15 +170,22 @@ def _check_existing(settings: Settings, status: TopicStatus, created_with: int) 
                 "topic %s accepts messages up to %d bytes (max.message.bytes), less than "
                 "max_bytes %d plus %d of batch framing: producers cannot send every article "
                 "the worker would accept; raise it (%s) or lower max_bytes",
-                name, limit, settings.max_bytes, RECORD_BATCH_OVERHEAD, fix,
+                name,
+                limit,
+                settings.max_bytes,
+                RECORD_BATCH_OVERHEAD,
+                fix,
             )
         elif limit > created_with:
             log.warning(
                 "topic %s accepts messages up to %d bytes (max.message.bytes); a dead letter "
                 "of one over %d bytes would exceed output_max_bytes %d, so such a message "
                 "cannot be dead-lettered intact; lower it (%s) or raise output_max_bytes",
-                name, limit, created_with - RECORD_BATCH_OVERHEAD,
-                settings.output_max_bytes, fix,
+                name,
+                limit,
+                created_with - RECORD_BATCH_OVERHEAD,
+                settings.output_max_bytes,
+                fix,
             )
     elif status.too_small:
         log.warning(
@@ -188,8 +193,12 @@ def _check_existing(settings: Settings, status: TopicStatus, created_with: int) 
             "the %d the worker may write (output_max_bytes %d plus %d of batch framing): "
             "the broker would refuse the largest records; raise it (%s) or lower "
             "output_max_bytes",
-            name, limit, status.needed_message_bytes, settings.output_max_bytes,
-            RECORD_BATCH_OVERHEAD, fix,
+            name,
+            limit,
+            status.needed_message_bytes,
+            settings.output_max_bytes,
+            RECORD_BATCH_OVERHEAD,
+            fix,
         )
 
 
