@@ -1,9 +1,10 @@
 """``article-worker bench-stream``: end-to-end rate and latency of one worker on the broker.
 
-Three workers are measured in the same run on the same articles: a Faust agent that only
+Four workers are measured in the same run on the same articles: a Faust agent that only
 forwards the messages unchanged (``run --passthrough``), the enriching worker with the
-core in the event loop (``enrich_processes = 0``), and with one helper process for the
-core (``enrich_processes = 1``, the default). Each
+core in the event loop (``enrich_processes = 0``), with one helper process for the
+core (``enrich_processes = 1``, the default), and the same under ``exactly_once`` (the
+cost of the transactions). Each
 gets fresh topics and a backlog of ``--messages`` seed-sized articles. The rate is taken
 from the broker timestamps of the first and last output record (so start-up does not
 count); then ``--latency-messages`` more are fed at ``--latency-rate`` per second to a
@@ -120,7 +121,9 @@ def _measure(
         ARTICLE_WORKER_DATA_DIR=tempfile.mkdtemp(prefix="article-worker-bench-"),
         ARTICLE_WORKER_LOG_LEVEL="warning",
     )
-    env["ARTICLE_WORKER_ENRICH_PROCESSES"] = "1" if mode == "enrich+helper" else "0"
+    env["ARTICLE_WORKER_ENRICH_PROCESSES"] = "1" if mode.startswith("enrich+helper") else "0"
+    if mode.endswith("+eos"):
+        env["ARTICLE_WORKER_PROCESSING_GUARANTEE"] = "exactly_once"
     command = [sys.executable, "-m", "worker", "run"] + (
         ["--passthrough"] if mode == "passthrough" else []
     )
@@ -169,7 +172,7 @@ def run_stream_benchmark(
             latency_messages=latency_messages,
             latency_rate=latency_rate,
         )
-        for mode in ("passthrough", "enrich", "enrich+helper")
+        for mode in ("passthrough", "enrich", "enrich+helper", "enrich+helper+eos")
     ]
     base = results[0].rate
     for r in results:

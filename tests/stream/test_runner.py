@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from worker.stream.health import Health
+from worker.stream.limits import Item
 from worker.stream.metrics import create_metrics
 from worker.stream.processor import Inbound, Outbound
-from worker.stream.publisher import Item
 from worker.stream.runner import BatchRunner
 
 

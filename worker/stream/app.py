@@ -110,6 +110,7 @@ class StreamWorker:
             on_broken=self._on_broken,
         )
         self._publisher_started: asyncio.Future[None] | None = None
+        self._revoked_since_assigned = False
         self._worker: _Worker | None = None
 
     def _create_app(self) -> faust.App:
@@ -163,18 +164,24 @@ class StreamWorker:
         return [self.processor.process(i) for i in inbound]
 
     async def _start_publisher(self) -> None:
-        if self._publisher_started is None:
-            self._publisher_started = asyncio.get_running_loop().create_future()
+        if self._publisher_started is None or (
+            self._publisher_started.done() and self._publisher_started.exception()
+        ):
+            started = self._publisher_started = asyncio.get_running_loop().create_future()
             delay = 0.5
-            while True:
-                try:
-                    await self.publisher.start()
-                    break
-                except KAFKA_ERRORS as exc:
-                    self.health.outage.failing(exc)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-            self._publisher_started.set_result(None)
+            try:
+                while True:
+                    try:
+                        await self.publisher.start()
+                        break
+                    except KAFKA_ERRORS as exc:
+                        self.health.outage.failing(exc)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 5.0)
+            except BaseException as exc:  # a restarted agent tries again
+                started.set_exception(exc)
+                raise
+            started.set_result(None)
         await self._publisher_started
 
     def _on_broken(self, _exc: BaseException) -> None:
@@ -187,7 +194,8 @@ class StreamWorker:
     async def drain(self) -> None:
         """Finish the batches in flight and commit them; called on SIGTERM before Faust stops."""
         self.runner.closed = True
-        await self.runner.drain()
+        # Leave time to commit what did finish before the grace timer ends the process.
+        await self.runner.drain(max(1.0, self.settings.shutdown_grace_seconds - 5.0))
         if self.committer is not None:
             await self.committer.flush(5.0)
             await self.committer.stop()
@@ -264,18 +272,26 @@ class StreamWorker:
         # first batch of its partitions is read.
         self.health.joined()
         log.info("assigned partitions: %s", sorted(f"{tp.topic}-{tp.partition}" for tp in assigned))
+        if self._revoked_since_assigned:
+            self.runner.min_message_generation = self.app.consumer_generation_id
+            self._revoked_since_assigned = False
         await self.publisher.on_assigned(
             [tp for tp in assigned if tp.topic == self.settings.raw_topic]
         )
 
     async def _on_revoked(self, _sender: Any, revoked: set[TP], **_: Any) -> None:
-        # Finish (and commit) what is in flight, so the next owner does not redo it.
+        # Finish (and commit) what is in flight, so the next owner does not redo it;
+        # what is not done by then is left to be read again (see BatchRunner.generation).
+        raw = [tp for tp in revoked if tp.topic == self.settings.raw_topic]
+        if not raw:  # the empty revocation before the first assignment
+            return
         if not await self.runner.drain(REVOKE_DRAIN_SECONDS):
             log.warning("batches still in flight at a rebalance; their new owner redoes them")
         if self.committer is not None:
             await self.committer.flush(REVOKE_DRAIN_SECONDS)
         self.runner.generation += 1
-        await self.publisher.on_revoked(list(revoked))
+        self._revoked_since_assigned = True
+        await self.publisher.on_revoked(raw)
         for tp in revoked:
             self.runner.positions.pop(tp, None)
             with contextlib.suppress(KeyError):  # never set: no lag was computed for it yet

@@ -25,35 +25,26 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiokafka.errors as aerrors
 from aiokafka.structs import TopicPartition as AioTP
 from faust.types import TP
 
-from worker.enrich import errors as reasons
-from worker.kafka_clients import KAFKA_ERRORS, new_admin, new_aiokafka_producer
+from worker.kafka_clients import KAFKA_ERRORS, new_aiokafka_producer
 from worker.settings import Settings
 from worker.stream.health import Outage
+from worker.stream.limits import SIZE_ERRORS, Demoter, Item, producer_options, read_topic_limits
 from worker.stream.processor import (
-    RECORD_OVERHEAD,
     Inbound,
-    Outbound,
-    dead_letter,
-    message_size,
-    shrink_dead_letter,
 )
 
 log = logging.getLogger("article_worker")
 
 RETRY_MAX_SECONDS = 5.0
-#: Errors that mean "this one record is too large", from the client or the broker.
-SIZE_ERRORS: tuple[type[Exception], ...] = (
-    aerrors.MessageSizeTooLargeError,
-    aerrors.RecordTooLargeError,
-    aerrors.RecordListTooLargeError,
-)
+#: Longest one transactional attempt (start, sends, offsets, commit) may take; aiokafka
+#: itself would wait for ever. Below the 60 s transaction timeout.
+ATTEMPT_SECONDS = 45.0
 #: Errors that mean another producer with our transactional id took over.
 FENCED_ERRORS: tuple[type[Exception], ...] = (
     aerrors.ProducerFenced,
@@ -78,14 +69,6 @@ class TopicPartitionLike(Protocol):
     def partition(self) -> int: ...
 
 
-@dataclass(slots=True)
-class Item:
-    """One consumed message and the output it should become."""
-
-    inbound: Inbound
-    out: Outbound
-
-
 class Publisher(Protocol):
     async def start(self) -> None: ...
 
@@ -100,118 +83,6 @@ class Publisher(Protocol):
     async def on_assigned(self, tps: Sequence[Any]) -> None: ...
 
     async def on_revoked(self, tps: Sequence[Any]) -> None: ...
-
-
-def producer_options(settings: Settings) -> dict[str, Any]:
-    """What both publishers' producers share."""
-    return {
-        "client_id": f"{settings.app_id}-publisher",
-        "acks": "all",
-        "linger_ms": 5,
-        # Our limit is on one message; a request may carry a batch of them.
-        "max_request_size": settings.output_max_bytes + RECORD_OVERHEAD,
-        "max_batch_size": max(16384, min(1024 * 1024, settings.output_max_bytes)),
-        "request_timeout_ms": 15000,
-        "compression_type": None
-        if settings.producer_compression == "none"
-        else settings.producer_compression,
-    }
-
-
-def demote(item: Item, exc: BaseException, dlq_topic: str, limit: int, rung: int) -> Outbound:
-    """What to send instead of ``item.out`` after Kafka refused it for good."""
-    out = item.out
-    if out.reason is None:  # an enriched record: dead-letter the original instead
-        reason = (
-            reasons.OUTPUT_TOO_LARGE if isinstance(exc, SIZE_ERRORS) else reasons.INTERNAL_ERROR
-        )
-        detail = f"Kafka refused the enriched record: {type(exc).__name__}: {exc}"
-        letter = dead_letter(item.inbound, reason, detail, dlq_topic)
-        return Outbound(
-            letter.topic, letter.key, letter.value, letter.headers, reason, None, out.duration
-        )
-    return shrink_dead_letter(out, limit, rung)
-
-
-class Demoter:
-    """Replaces outputs that Kafka refuses (or would refuse) by ones it accepts.
-
-    ``limits`` holds each output topic's message limit as the broker enforces it
-    (``max.message.bytes``, read at start); checking it before sending keeps the
-    broker from refusing a record at all, which matters because a refused record makes
-    aiokafka fail the other records in flight behind it.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.limits: dict[str, int] = {}
-
-    def limit(self, topic: str) -> int:
-        return min(self.settings.output_max_bytes, self.limits.get(topic, 1 << 62))
-
-    def fit(self, item: Item, rungs: dict[int, int]) -> None:
-        """Demote ``item`` until it is within its topic's limit (or cannot be cut)."""
-        while message_size(item.out) > self.limit(item.out.topic):
-            size = message_size(item.out)
-            limit = self.limit(item.out.topic)
-            exc = aerrors.MessageSizeTooLargeError(f"{size} bytes, topic limit {limit}")
-            if not self.refused(item, exc, rungs):
-                return
-
-    def refused(self, item: Item, exc: BaseException, rungs: dict[int, int]) -> bool:
-        """Demote ``item`` after a refusal; False when there is nothing left to cut."""
-        key = id(item)
-        rung = rungs.get(key, -1) + (item.out.reason is not None)
-        if rung > 2:
-            return False
-        rungs[key] = rung
-        before = item.out
-        dlq = self.settings.dlq_topic
-        item.out = demote(item, exc, dlq, self.limit(dlq), max(rung, 0))
-        log.warning(
-            "%s-%s@%s: a %d-byte %s is too large or refused (%s: %s); sending a %d-byte "
-            "dead letter instead",
-            item.inbound.topic,
-            item.inbound.partition,
-            item.inbound.offset,
-            message_size(before),
-            "record" if before.reason is None else "dead letter",
-            type(exc).__name__,
-            exc,
-            message_size(item.out),
-        )
-        return True
-
-
-async def read_topic_limits(settings: Settings, topics: Sequence[str]) -> dict[str, int]:
-    """``max.message.bytes`` of each existing topic (an empty answer on any failure)."""
-
-    def describe() -> dict[str, int]:
-        from kafka.admin import ConfigResource, ConfigResourceType
-
-        admin = new_admin(settings, client_id=f"{settings.app_id}-limits")
-        try:
-            resources = [
-                ConfigResource(ConfigResourceType.TOPIC, t, configs=["max.message.bytes"])
-                for t in topics
-            ]
-            # kafka-python 3 answers {type: {name: {key: {"value": ...}}}}; "all", since
-            # the default "modified" leaves out a limit that was never changed.
-            described = admin.describe_configs(resources, config_filter="all")
-            limits: dict[str, int] = {}
-            for name, configs in described.get("topic", {}).items():
-                entry = configs.get("max.message.bytes")
-                if entry and entry.get("value"):
-                    limits[name] = int(entry["value"])
-            return limits
-        finally:
-            admin.close()
-
-    try:
-        return await asyncio.get_running_loop().run_in_executor(None, describe)
-    except Exception as exc:  # noqa: BLE001 - without them the broker's refusals still count
-        log.warning("cannot read the output topics' message limits: %s", exc)
-        return {}
 
 
 class AtLeastOncePublisher:
@@ -235,7 +106,7 @@ class AtLeastOncePublisher:
     async def start(self) -> None:
         s = self.settings
         self.demoter.limits = await read_topic_limits(s, [s.enriched_topic, s.dlq_topic])
-        self._producer = new_aiokafka_producer(s, **producer_options(s))
+        self._producer = new_aiokafka_producer(s, **producer_options(s, self.demoter.limits))
         await self._producer.start()
 
     async def stop(self) -> None:
@@ -268,7 +139,7 @@ class AtLeastOncePublisher:
             except REFUSED_ERRORS as exc:
                 if self.demoter.refused(item, exc, rungs):
                     continue
-                self.outage.failing(exc)
+                raise UnpublishableError(item, exc) from exc
             except KAFKA_ERRORS as exc:
                 self.outage.failing(exc)
                 await self._replace_if_dead(producer)
@@ -283,7 +154,8 @@ class AtLeastOncePublisher:
             if producer is not self._producer or task is None or not task.done():
                 return
             log.warning("the producer stopped after an error; starting a new one")
-            fresh = new_aiokafka_producer(self.settings, **producer_options(self.settings))
+            options = producer_options(self.settings, self.demoter.limits)
+            fresh = new_aiokafka_producer(self.settings, **options)
             await fresh.start()
             self._producer = fresh
             await _stop_quietly(producer)
@@ -313,6 +185,16 @@ class TransactionalPublisher:
         self.demoter = Demoter(settings)
         self._producers: dict[tuple[str, int], Any] = {}
         self._locks: dict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: Bumped when a partition is revoked; a batch that began before is no longer
+        #: this worker's to publish (the revocation makes its next owner read it again).
+        #: Only revocation closes a partition: a batch may arrive while the assignment
+        #: callback is still fencing, and skipping it then would lose it.
+        self._epochs: dict[tuple[str, int], int] = defaultdict(int)
+        self._closed: set[tuple[str, int]] = set()
+        #: Committed offset of each partition once its producer has fenced the previous
+        #: owner: messages below it were published by that owner, in a transaction that
+        #: may have committed after our consumer read the group's offsets.
+        self._floors: dict[tuple[str, int], int] = {}
 
     def transactional_id(self, tp: TopicPartitionLike) -> str:
         return f"{self.settings.app_id}-{tp.topic}-{tp.partition}"
@@ -327,17 +209,33 @@ class TransactionalPublisher:
 
     async def on_assigned(self, tps: Sequence[Any]) -> None:
         # Start (and so fence the previous owner's producer) before the first batch.
+        for tp in tps:  # all reopened before the first await
+            key = (tp.topic, tp.partition)
+            self._closed.discard(key)
+            self._floors.pop(key, None)
         for tp in tps:
+            key = (tp.topic, tp.partition)
             try:
-                async with self._locks[(tp.topic, tp.partition)]:
-                    await self._producer(tp)
-            except KAFKA_ERRORS as exc:  # tried again on the first publish
+                async with self._locks[key]:
+                    await self._fence(tp)
+            except (*RETRY_ERRORS, *FENCED_ERRORS) as exc:  # tried again on the first publish
                 log.warning("transactional producer for %s-%s: %s", tp.topic, tp.partition, exc)
 
     async def on_revoked(self, tps: Sequence[Any]) -> None:
         for tp in tps:
-            async with self._locks[(tp.topic, tp.partition)]:
-                await self._discard((tp.topic, tp.partition))
+            key = (tp.topic, tp.partition)
+            self._epochs[key] += 1
+            self._closed.add(key)
+            async with self._locks[key]:
+                await self._discard(key)
+
+    async def _fence(self, tp: Any) -> Any:
+        """The partition's producer, started (fencing the previous owner), and its floor."""
+        key = (tp.topic, tp.partition)
+        producer = await self._producer(tp)
+        if key not in self._floors:
+            self._floors[key] = await self.committed(tp)
+        return producer
 
     async def _producer(self, tp: TopicPartitionLike) -> Any:
         """The partition's producer, started on first use. Call with its lock held: two
@@ -349,10 +247,10 @@ class TransactionalPublisher:
                 self.settings,
                 transactional_id=self.transactional_id(tp),
                 transaction_timeout_ms=60000,
-                **producer_options(self.settings),
+                **producer_options(self.settings, self.demoter.limits),
             )
             try:
-                await producer.start()
+                await asyncio.wait_for(producer.start(), ATTEMPT_SECONDS)
             except BaseException:
                 await _stop_quietly(producer)
                 raise
@@ -371,34 +269,40 @@ class TransactionalPublisher:
         done = await asyncio.gather(
             *(self._publish_partition(tp, group, offsets[tp]) for tp, group in by_tp.items())
         )
-        return [
-            item for group, ok in zip(by_tp.values(), done, strict=True) if ok for item in group
-        ]
+        return [item for published in done for item in published]
 
-    async def _publish_partition(self, tp: Any, items: list[Item], next_offset: int) -> bool:
+    async def _publish_partition(self, tp: Any, items: list[Item], next_offset: int) -> list[Item]:
         key = (tp.topic, tp.partition)
+        epoch = self._epochs[key]
         rungs: dict[int, int] = {}
         delay = 0.1
         attempt = 0
         while True:
-            if tp not in self.assignment():
+            if key in self._closed or self._epochs[key] != epoch or tp not in self.assignment():
                 log.info(
-                    "%s-%s was taken away; its new owner processes the batch again",
+                    "%s-%s was taken away; its next owner processes the batch again",
                     tp.topic,
                     tp.partition,
                 )
-                return False
+                return []
             async with self._locks[key]:
                 try:
-                    producer = await self._producer(tp)
-                    # A failed attempt may still have committed (a lost reply to the
-                    # commit): the new producer's start has settled it, so ask the group.
-                    if attempt and await self.committed(tp) >= next_offset:
+                    producer = await self._fence(tp)
+                    committed = self._floors[key]
+                    if attempt:
+                        # A failed attempt may still have committed (a lost reply to the
+                        # commit): the new producer's start has settled it; ask the group.
+                        committed = await self.committed(tp)
+                    if committed >= next_offset:
                         self.outage.recovered()
-                        return True
-                    await self._transaction(producer, tp, items, next_offset, rungs)
+                        return []  # published before: by us, or by the previous owner
+                    fresh = [i for i in items if i.inbound.offset >= committed]
+                    await asyncio.wait_for(
+                        self._transaction(producer, tp, fresh, next_offset, rungs),
+                        ATTEMPT_SECONDS,
+                    )
                     self.outage.recovered()
-                    return True
+                    return fresh
                 except FENCED_ERRORS as exc:
                     await self._discard(key)
                     if tp not in self.assignment():
@@ -408,7 +312,7 @@ class TransactionalPublisher:
                             tp.partition,
                             type(exc).__name__,
                         )
-                        return False
+                        return []
                     # Another producer owns the partition while our consumer still thinks
                     # it is ours: we are the zombie. Going on would commit later batches
                     # past this one, so this worker must stop (the runner sees to it).
@@ -441,7 +345,7 @@ class TransactionalPublisher:
                         )
                     except SIZE_ERRORS as exc:  # refused before anything was sent
                         if not self.demoter.refused(item, exc, rungs):
-                            raise
+                            raise UnpublishableError(item, exc) from exc
                         continue
                     futures.append(future)
                     break
@@ -449,7 +353,10 @@ class TransactionalPublisher:
             refused = False
             for item, result in zip(items, results, strict=True):
                 if isinstance(result, REFUSED_ERRORS):
-                    refused = self.demoter.refused(item, result, rungs) or refused
+                    # Committing without this record would lose it: demote, or stop.
+                    if not self.demoter.refused(item, result, rungs):
+                        raise UnpublishableError(item, result)
+                    refused = True
                 elif isinstance(result, BaseException):
                     raise result
             if refused:
@@ -461,6 +368,18 @@ class TransactionalPublisher:
             {AioTP(tp.topic, tp.partition): next_offset}, self.settings.app_id
         )
         await producer.commit_transaction()
+
+
+class UnpublishableError(RuntimeError):
+    """Kafka refuses even the smallest dead letter of a message (a topic's configuration
+    or ACLs): the worker stops rather than commit past it or retry for ever."""
+
+    def __init__(self, item: Item, exc: BaseException) -> None:
+        i = item.inbound
+        super().__init__(
+            f"{i.topic}-{i.partition}@{i.offset}: Kafka refuses even an empty dead letter "
+            f"({type(exc).__name__}: {exc}); check the dead-letter topic's configuration"
+        )
 
 
 class FencedError(RuntimeError):

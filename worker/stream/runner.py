@@ -29,9 +29,10 @@ from faust.types import TP
 
 from worker.enrich import errors as reasons
 from worker.stream.health import Health
+from worker.stream.limits import Item
 from worker.stream.metrics import Metrics
 from worker.stream.processor import Inbound, Outbound, dead_letter
-from worker.stream.publisher import Item, Publisher
+from worker.stream.publisher import Publisher
 
 log = logging.getLogger("article_worker")
 
@@ -68,10 +69,14 @@ class BatchRunner:
         self.dlq_topic = dlq_topic
         self.on_broken = on_broken
         self.positions: dict[TP, int] = {}
-        #: Bumped at every revocation; a batch taken before it is not published after it
-        #: (its partitions' next owner, maybe this worker again, reads it anew from the
-        #: last commit, so publishing it too would duplicate or commit out of order).
+        #: Bumped when partitions are really revoked; a batch taken before that is not
+        #: published after it. Dropping is safe only then: the eager rebalance makes every
+        #: partition's next owner (maybe this worker again) read from the last commit.
         self.generation = 0
+        #: After a revocation, the group generation of the next assignment: a message
+        #: fetched in an earlier one (held in Faust's take buffer across the rebalance)
+        #: is read again from the last commit, so it is stale too.
+        self.min_message_generation: int | None = None
         self.broken: BaseException | None = None
         self.closed = False
         self._slots = asyncio.Semaphore(depth)
@@ -80,15 +85,18 @@ class BatchRunner:
 
     async def submit(self, messages: list[Any]) -> None:
         """Start a batch of consumed Faust messages; waits while ``depth`` are in flight."""
+        # Stamped before waiting for a slot: a rebalance while we wait makes it stale.
+        generation = self.generation
+        await self._slots.acquire()
         if self.closed or self.broken is not None:
             # Draining or broken: take no more; these are not committed, so they are
             # read again by whoever owns their partitions next.
+            self._slots.release()
             await asyncio.Event().wait()
-        await self._slots.acquire()
         previous = self._tail
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tail = done
-        task = asyncio.create_task(self._run(messages, previous, done, self.generation))
+        task = asyncio.create_task(self._run(messages, previous, done, generation))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -119,7 +127,7 @@ class BatchRunner:
             outs = await self._process(inbound)
             if previous is not None:
                 await previous  # publishing keeps the order batches were taken in
-            if generation != self.generation:
+            if self._stale(generation, messages):
                 log.info(
                     "a batch of %d from before a rebalance is left to be read again", len(inbound)
                 )
@@ -152,6 +160,17 @@ class BatchRunner:
         finally:
             m.in_flight.dec(len(messages))
             self._slots.release()
+
+    def _stale(self, generation: int, messages: list[Any]) -> bool:
+        """Taken before the last revocation, or fetched before the assignment after it:
+        its partitions are read again from the last commit, so publishing it could
+        duplicate (or, under exactly once, commit after a batch that was dropped)."""
+        if generation != self.generation:
+            return True
+        floor = self.min_message_generation
+        return floor is not None and any(
+            (getattr(m, "generation_id", None) or floor) < floor for m in messages
+        )
 
     async def _process(self, inbound: list[Inbound]) -> list[Outbound]:
         try:
@@ -243,7 +262,10 @@ class ConsumerCommitter:
                 delay = 0.1
             except KAFKA_ERRORS as exc:
                 if type(exc).__name__ in {"CommitFailedError", "IllegalStateError"}:
+                    # Its partitions' next owner reads from the last commit (duplicates).
                     log.info("commit dropped after a rebalance: %s", exc)
+                    if not self._pending:
+                        self._idle.set()
                     continue
                 self.health.outage.failing(exc)
                 for tp, offset in offsets.items():  # try again, with whatever came since
