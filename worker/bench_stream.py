@@ -177,7 +177,7 @@ def run_stream_benchmark(
     base = results[0].rate
     for r in results:
         print(
-            f"{r.mode:<14} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
+            f"{r.mode:<18} {r.rate:>8,.0f} msg/s  ({r.rate / base:5.0%} of passthrough)  "
             f"latency p50 {r.p50 * 1000:6.1f} ms  p99 {r.p99 * 1000:6.1f} ms"
         )
     return 0
