@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 from kafka.admin import NewTopic
 
 from worker.enrich.decode import RawArticle, decode
-from worker.kafka_clients import new_admin
+from worker.kafka_clients import new_admin, new_kafka_python_consumer, new_kafka_python_producer
 from worker.settings import Settings
 from worker.sources import read_items
 
@@ -53,9 +53,9 @@ def _articles(paths: Sequence[str], count: int, tag: str) -> list[tuple[bytes, b
 
 
 def _send(
-    bootstrap: list[str], topic: str, messages: list[tuple[bytes, bytes]], rate: float = 0
+    settings: Settings, topic: str, messages: list[tuple[bytes, bytes]], rate: float = 0
 ) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = new_kafka_python_producer(settings, acks="all", linger_ms=5)
     start = time.monotonic()
     try:
         for n, (key, value) in enumerate(messages):
@@ -69,9 +69,9 @@ def _send(
         producer.close()
 
 
-def _read(bootstrap: list[str], topic: str, count: int, timeout: float) -> dict[bytes, int]:
+def _read(settings: Settings, topic: str, count: int, timeout: float) -> dict[bytes, int]:
     """key -> broker timestamp (ms) of the first ``count`` records of ``topic``."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = new_kafka_python_consumer(settings, enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(tps)
@@ -96,7 +96,6 @@ def _measure(
     latency_messages: int,
     latency_rate: float,
 ) -> Result:
-    bootstrap = settings.bootstrap_servers
     tag = f"bench-{mode.replace('+', '-')}-{uuid.uuid4().hex[:6]}"
     raw, enriched, dlq = f"{tag}.raw", f"{tag}.enriched", f"{tag}.dlq"
     admin = new_admin(settings)
@@ -107,9 +106,15 @@ def _measure(
     finally:
         admin.close()
     backlog = _articles(paths, messages, tag)
-    _send(bootstrap, raw, backlog)
+    _send(settings, raw, backlog)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLE_WORKER_")}
+    # The benchmark's own settings are set below; the connection's security ones are kept.
+    security = ("ARTICLE_WORKER_SECURITY_", "ARTICLE_WORKER_SSL_", "ARTICLE_WORKER_SASL_")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ARTICLE_WORKER_") or k.startswith(security)
+    }
     env.update(
         ARTICLE_WORKER_BROKER=settings.broker,
         ARTICLE_WORKER_APP_ID=tag,
@@ -130,7 +135,7 @@ def _measure(
     with tempfile.TemporaryFile() as log:
         worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         try:
-            out = _read(bootstrap, enriched, messages, timeout=300)
+            out = _read(settings, enriched, messages, timeout=300)
             if len(out) < messages:
                 log.seek(0)
                 raise RuntimeError(f"{mode}: {len(out)}/{messages} outputs\n{log.read()[-2000:]!r}")
@@ -138,9 +143,9 @@ def _measure(
             rate = (messages - 1) / max((stamps[-1] - stamps[0]) / 1000, 1e-3)
 
             late = _articles(paths, latency_messages, f"{tag}-late")
-            _send(bootstrap, raw, late, rate=latency_rate)
-            outputs = _read(bootstrap, enriched, messages + latency_messages, timeout=120)
-            inputs = _read(bootstrap, raw, messages + latency_messages, timeout=60)
+            _send(settings, raw, late, rate=latency_rate)
+            outputs = _read(settings, enriched, messages + latency_messages, timeout=120)
+            inputs = _read(settings, raw, messages + latency_messages, timeout=60)
         finally:
             worker.terminate()
             worker.wait(timeout=60)

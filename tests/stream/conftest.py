@@ -57,11 +57,8 @@ class Topics:
     partitions: int
 
 
-@pytest.fixture
-def topics(bootstrap: str, request: pytest.FixtureRequest) -> Topics:
-    """Fresh raw/enriched/dlq topics (4 partitions unless the test is marked otherwise)."""
-    marker = request.node.get_closest_marker("partitions")
-    partitions = marker.args[0] if marker else 4
+def make_topics(bootstrap: str, partitions: int) -> Topics:
+    """Fresh raw/enriched/dlq topics and a group name of their own, on ``bootstrap``."""
     suffix = uuid.uuid4().hex[:8]
     t = Topics(
         f"raw-{suffix}", f"enriched-{suffix}", f"dlq-{suffix}", f"group-{suffix}", partitions
@@ -72,6 +69,13 @@ def topics(bootstrap: str, request: pytest.FixtureRequest) -> Topics:
     finally:
         admin.close()
     return t
+
+
+@pytest.fixture
+def topics(bootstrap: str, request: pytest.FixtureRequest) -> Topics:
+    """Fresh raw/enriched/dlq topics (4 partitions unless the test is marked otherwise)."""
+    marker = request.node.get_closest_marker("partitions")
+    return make_topics(bootstrap, marker.args[0] if marker else 4)
 
 
 def free_port() -> int:
@@ -333,3 +337,15 @@ def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """A list for workers a test starts on any broker (``faults.spawn_worker``); each one
+    left running is killed at the end."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        if worker.proc.poll() is None:
+            worker.proc.kill()
+            worker.proc.wait()

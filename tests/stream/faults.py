@@ -7,29 +7,14 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from tests.conftest import SEEDS
 from tests.stream.conftest import ROOT, WORKER, Topics, WorkerProcess, free_port, worker_env
-
-
-def make_topics(bootstrap: str, partitions: int) -> Topics:
-    suffix = uuid.uuid4().hex[:8]
-    t = Topics(
-        f"raw-{suffix}", f"enriched-{suffix}", f"dlq-{suffix}", f"group-{suffix}", partitions
-    )
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics([NewTopic(n, partitions, 1) for n in (t.raw, t.enriched, t.dlq)])
-    finally:
-        admin.close()
-    return t
 
 
 def spawn_worker(

@@ -8,7 +8,6 @@ import itertools
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,16 +27,6 @@ from tests.stream.faults import (
 pytestmark = pytest.mark.kafka
 
 ENRICHED = "article_worker_articles_enriched_total"
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        if worker.proc.poll() is None:
-            worker.proc.kill()
-            worker.proc.wait()
 
 
 def _kill9(worker: WorkerProcess) -> None:
@@ -86,6 +75,39 @@ def test_exactly_once_survives_kill_9(
     assert not lost, f"{len(lost)} lost\n{second.log.read_text()[-3000:]}"
     assert duplicates == 0
     assert markers > 0  # the outputs were written in transactions
+    assert second.stop() == 0
+
+
+@pytest.mark.partitions(4)
+def test_exactly_once_across_rebalances(
+    bootstrap: str, topics: Topics, tmp_path: Path, workers: list[WorkerProcess]
+) -> None:
+    count = 6000
+    sent = articles(count, "eos-rebalance")
+    produce_to_partitions(bootstrap, topics.raw, sent, topics.partitions)
+    options = {"ARTICLE_WORKER_PROCESSING_GUARANTEE": "exactly_once"}
+    first = spawn_worker(bootstrap, topics, tmp_path, workers, **options)
+    first.wait_ready()
+    wait_for_metric(first, ENRICHED, 800, timeout=120)
+    second = spawn_worker(bootstrap, topics, tmp_path, workers, **options)  # a rebalance
+    second.wait_ready()
+    wait_for_metric(second, ENRICHED, 300, timeout=120)
+    assert first.stop() == 0  # and another: the first leaves, its partitions move over
+
+    keys = {k for k, _ in sent}
+    committed = read_all(bootstrap, topics.enriched, keys, 180, "read_committed")
+    got = [m.key for m in committed]
+    lost = keys - set(got)
+    duplicates = len(got) - len(set(got))
+    record(
+        "exactly_once_rebalances",
+        articles=count,
+        workers="1, then +1, then SIGTERM of the first",
+        lost=len(lost),
+        duplicates=duplicates,
+    )
+    assert not lost, f"{len(lost)} lost\n{second.log.read_text()[-3000:]}"
+    assert duplicates == 0
     assert second.stop() == 0
 
 

@@ -5,17 +5,15 @@ per error, stays near idle, resumes by itself, and loses nothing."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.stream.conftest import WorkerProcess, consume
+from tests.stream.conftest import WorkerProcess, consume, make_topics
 from tests.stream.faults import (
     articles,
     cpu_seconds,
-    make_topics,
     produce_to_partitions,
     record,
     rss_mb,
@@ -27,16 +25,6 @@ pytestmark = pytest.mark.kafka
 
 OUTAGE_SECONDS = 120
 STALL_SECONDS = 10
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        if worker.proc.poll() is None:
-            worker.proc.kill()
-            worker.proc.wait()
 
 
 def _lines(path: Path) -> int:
