@@ -311,9 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     feed.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
     feed.add_argument("--topic", help="default: the raw topic setting (articles.raw)")
-    feed.add_argument(
-        "--rate", type=_number_in(1e-3, 1e6), help="at most N messages per second"
-    )
+    feed.add_argument("--rate", type=_number_in(1e-3, 1e6), help="at most N messages per second")
     feed.add_argument(
         "--repeat", type=_number_in(1, 1_000_000, int), default=1, help="send everything N times"
     )

@@ -218,8 +218,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, float) and not math.isfinite(value):
                 problems.append(
-                    f"{name}: must be a finite number {_number(low)}-{_number(high)}, "
-                    f"got {value}"
+                    f"{name}: must be a finite number {_number(low)}-{_number(high)}, got {value}"
                 )
             elif not low <= value <= high:
                 problems.append(f"{name}: must be {_number(low)}-{_number(high)}, got {value}")

@@ -92,6 +92,16 @@ def read_all(
         consumer.close()
 
 
+def read_committed_once(
+    bootstrap: str, topic: str, keys: set[bytes]
+) -> tuple[list[Any], set[bytes], int]:
+    """What a ``read_committed`` reader sees of ``topic``: the records, the keys that
+    never arrived, and how many records repeat a key already seen."""
+    records = read_all(bootstrap, topic, keys, 180, "read_committed")
+    got = [m.key for m in records]
+    return records, keys - set(got), len(got) - len(set(got))
+
+
 def end_offsets(bootstrap: str, topic: str) -> int:
     """Sum of the partitions' end offsets (records plus transaction markers)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap)

@@ -18,6 +18,7 @@ from tests.stream.faults import (
     end_offsets,
     produce_to_partitions,
     read_all,
+    read_committed_once,
     record,
     rss_mb,
     spawn_worker,
@@ -55,12 +56,10 @@ def test_exactly_once_survives_kill_9(
     wait_for_metric(second, ENRICHED, 1, timeout=60)
     recovery = time.monotonic() - killed_at
 
-    keys = {k for k, _ in sent}
-    committed = read_all(bootstrap, topics.enriched, keys, 180, "read_committed")
+    committed, lost, duplicates = read_committed_once(
+        bootstrap, topics.enriched, {k for k, _ in sent}
+    )
     rss = rss_mb(second.proc.pid)
-    got = [m.key for m in committed]
-    lost = keys - set(got)
-    duplicates = len(got) - len(set(got))
     markers = end_offsets(bootstrap, topics.enriched) - len(committed)
     record(
         "exactly_once_kill_9",
@@ -94,11 +93,7 @@ def test_exactly_once_across_rebalances(
     wait_for_metric(second, ENRICHED, 300, timeout=120)
     assert first.stop() == 0  # and another: the first leaves, its partitions move over
 
-    keys = {k for k, _ in sent}
-    committed = read_all(bootstrap, topics.enriched, keys, 180, "read_committed")
-    got = [m.key for m in committed]
-    lost = keys - set(got)
-    duplicates = len(got) - len(set(got))
+    _, lost, duplicates = read_committed_once(bootstrap, topics.enriched, {k for k, _ in sent})
     record(
         "exactly_once_rebalances",
         articles=count,

@@ -77,9 +77,12 @@ class StreamWorker:
             self.processor = PassthroughProcessor(settings.enriched_topic)
         else:
             self.processor = build_processor(
-                settings.gazetteer, settings.max_bytes, settings.enriched_topic, settings.dlq_topic
+                settings.gazetteer,
+                settings.max_bytes,
+                settings.enriched_topic,
+                settings.dlq_topic,
+                settings.output_max_bytes,
             )
-            self.processor.output_max_bytes = settings.output_max_bytes
             if settings.enrich_processes:
                 self._offload = OffloadedProcessor(
                     self.processor,

@@ -27,6 +27,7 @@ from worker.stream.processor import (
     message_size,
     shrink_dead_letter,
 )
+from worker.stream.topics import max_message_bytes
 
 log = logging.getLogger("article_worker")
 
@@ -137,23 +138,9 @@ async def read_topic_limits(settings: Settings, topics: Sequence[str]) -> dict[s
     """``max.message.bytes`` of each existing topic (an empty answer on any failure)."""
 
     def describe() -> dict[str, int]:
-        from kafka.admin import ConfigResource, ConfigResourceType
-
         admin = new_admin(settings, client_id=f"{settings.app_id}-limits")
         try:
-            resources = [
-                ConfigResource(ConfigResourceType.TOPIC, t, configs=["max.message.bytes"])
-                for t in topics
-            ]
-            # kafka-python 3 answers {type: {name: {key: {"value": ...}}}}; "all", since
-            # the default "modified" leaves out a limit that was never changed.
-            described = admin.describe_configs(resources, config_filter="all")
-            limits: dict[str, int] = {}
-            for name, configs in described.get("topic", {}).items():
-                entry = configs.get("max.message.bytes")
-                if entry and entry.get("value"):
-                    limits[name] = int(entry["value"])
-            return limits
+            return max_message_bytes(admin, topics)
         finally:
             admin.close()
 

@@ -63,7 +63,11 @@ ProcessorFactory = Callable[[str, int, str, str], MessageProcessor]
 
 
 def build_processor(
-    gazetteer: str, max_bytes: int, enriched_topic: str, dlq_topic: str
+    gazetteer: str,
+    max_bytes: int,
+    enriched_topic: str,
+    dlq_topic: str,
+    output_max_bytes: int | None = None,
 ) -> Processor:
     """The enrich-or-dead-letter processor for these settings (loads the gazetteer)."""
     from worker.enrich import Enricher
@@ -71,7 +75,10 @@ def build_processor(
     from worker.stream.processor import Processor
 
     loaded = Gazetteer.from_path(Path(gazetteer)) if gazetteer else None
-    return Processor(Enricher(gazetteer=loaded, max_bytes=max_bytes), enriched_topic, dlq_topic)
+    enricher = Enricher(gazetteer=loaded, max_bytes=max_bytes)
+    if output_max_bytes is None:
+        return Processor(enricher, enriched_topic, dlq_topic)
+    return Processor(enricher, enriched_topic, dlq_topic, output_max_bytes)
 
 
 class HelperStartError(RuntimeError):

@@ -10,6 +10,7 @@ their limit is too small for that, a warning says so.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +93,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[TopicStat
         if created:
             admin.wait_for_topics(created, timeout_ms=int(timeout_s * 1000))
         described = {d["name"]: len(d["partitions"]) for d in admin.describe_topics(names)}
-        configured = _max_message_bytes(admin, names)
+        configured = max_message_bytes(admin, names)
         statuses = [
             TopicStatus(n, n in created, described.get(n, 0), configured.get(n, 0), limits[n][1])
             for n in names
@@ -139,7 +140,7 @@ def _create(
     return created
 
 
-def _max_message_bytes(admin: Any, names: list[str]) -> dict[str, int]:
+def max_message_bytes(admin: Any, names: Sequence[str]) -> dict[str, int]:
     """Each topic's effective ``max.message.bytes`` (its own or the broker's default)."""
     resources = [ConfigResource(ConfigResourceType.TOPIC, n, [MAX_MESSAGE_BYTES]) for n in names]
     try:
@@ -202,4 +203,11 @@ def _check_existing(settings: Settings, status: TopicStatus, created_with: int) 
         )
 
 
-__all__ = ["RECORD_BATCH_OVERHEAD", "KafkaError", "TopicStatus", "ensure_topics", "topic_limits"]
+__all__ = [
+    "RECORD_BATCH_OVERHEAD",
+    "KafkaError",
+    "TopicStatus",
+    "ensure_topics",
+    "max_message_bytes",
+    "topic_limits",
+]
