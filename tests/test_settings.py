@@ -20,7 +20,8 @@ from worker.settings import (
 
 def test_defaults(tmp_path: Path) -> None:
     s = load_settings(env={}, config_file=None)
-    assert s == Settings() or s.raw_topic == "articles.raw"
+    assert s == Settings()
+    assert s.raw_topic == "articles.raw"
     assert s.bootstrap_servers == ["127.0.0.1:9092"]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+import worker
 from tests.conftest import USER_SEED
 from worker.enrich import Enricher
 from worker.stream.processor import (
@@ -46,7 +47,7 @@ def test_rejection_goes_to_dlq_with_original_bytes_and_reason(enricher: Enricher
     assert headers["x-source-topic"] == b"articles.raw"
     assert headers["x-source-partition"] == b"2"
     assert headers["x-source-offset"] == b"41"
-    assert headers["x-worker-version"]
+    assert headers["x-worker-version"] == worker.__version__.encode()
     assert headers["x-rejected-at"].endswith(b"+00:00")
 
 

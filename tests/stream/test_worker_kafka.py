@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.stream.conftest import WORKER, Topics, consume, produce, worker_env
+from worker.enrich import Enricher, Rejection
 
 pytestmark = pytest.mark.kafka
 
@@ -104,6 +105,7 @@ def test_bad_messages_go_to_the_dead_letter_topic(
     good = (SEEDS / "000_5ed99ae0c0ed6bfe.txt").read_bytes()
     produce(bootstrap, topics.raw, [(k, v) for k, v, _ in BAD] + [(b"k-good", good)])
 
+    core = Enricher(max_bytes=6000)
     dead = consume(bootstrap, topics.dlq, len(BAD))
     assert len(dead) == len(BAD)
     by_key = {m.key: m for m in dead}
@@ -112,7 +114,10 @@ def test_bad_messages_go_to_the_dead_letter_topic(
         headers = dict(message.headers)
         assert message.value == value, key  # the original bytes, untouched
         assert headers["x-reject-reason"].decode() == reason
-        assert headers["x-reject-detail"]
+        # The detail the core itself gives for these bytes, under the same size limit.
+        rejection = core.enrich(value)
+        assert isinstance(rejection, Rejection), key
+        assert headers["x-reject-detail"].decode() == rejection.detail, key
         assert headers["x-source-topic"].decode() == topics.raw
         assert int(headers["x-source-offset"]) >= 0
     enriched = consume(bootstrap, topics.enriched, 1)
