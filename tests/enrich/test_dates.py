@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import USER_SEED
-from worker.enrich.dates import DateMention, extract_dates
-from worker.enrich.numbers import fold, keyword_pattern
+from tests.conftest import USER_SEED, load_enricher
+from worker.enrich import lexicon
+from worker.enrich.dates import DateMention, extract_dates, parse_timestamp
+from worker.enrich.numbers import extract_numbers, fold, keyword_pattern
+from worker.enrich.scanning import Scan
 
 PUBLISHED = datetime.date(2024, 11, 10)
 
@@ -112,7 +114,7 @@ def test_seed_offsets() -> None:
         ("elected in 2022 as", [("2022", "2022", "year")]),
         ("since 2014", [("2014", "2014", "year")]),
         ("2025-03-03", [("2025-03-03", "2025-03-03", "day")]),
-        ("at 2025-03-03T10:00Z", [("2025-03-03", "2025-03-03", "day")]),
+        ("at 2025-03-03T10:00Z", [("2025-03-03T10:00Z", "2025-03-03T10:00+00:00", "minute")]),
         ("03/03/2025", [("03/03/2025", "2025-03-03", "day")]),
         ("31/12/2024", [("31/12/2024", "2024-12-31", "day")]),
         ("31.12.2024", [("31.12.2024", "2024-12-31", "day")]),
@@ -233,8 +235,16 @@ def test_latest_explicit_year_without_weekday() -> None:
     ]
 
 
-def test_yearless_dates_without_any_reference_are_left_out() -> None:
-    assert found("जून में और 9 नवंबर को", None) == []
+def test_yearless_dates_without_any_reference_stay_yearless() -> None:
+    # Measured: "14 दिसंबर" was dropped as a date and became the number 14 (unit दिसंबर).
+    assert found("जून में और 9 नवंबर को", None) == [
+        ("जून", "--06", "month"),
+        ("9 नवंबर", "--11-09", "day"),
+    ]
+    assert found("14 दिसंबर को संसद", None) == [("14 दिसंबर", "--12-14", "day")]
+    scan = Scan("14 दिसंबर को संसद")
+    dates = extract_dates(scan)
+    assert extract_numbers(scan, [(d.start, d.end) for d in dates]) == []
 
 
 def test_dates_at_text_and_paragraph_starts_and_in_quotes() -> None:
@@ -261,7 +271,17 @@ ALPHABET = (
     "MarchMaySaturdayNovSept.in"
     "نومبرہفتہ،নভেম্বরশনিবার"
 )
-texts = st.text(alphabet=st.sampled_from(ALPHABET), max_size=120) | st.text(max_size=80)
+# Words of timestamps, so that the time grammar is reached, not just its characters.
+TIME_WORDS = (
+    "Updated: Updated:July July Jul 2 2, 02 2018 2018, 9:03 09:03:00 9.03 12 AM pm a.m. IST "
+    "(IST) GMT+5:30 +05:30 +0530 Z T09:03 2018-07-02 2018-07-02T09:03:00+05:30 | at - बजे "
+    "सुबह शाम रात को 14 दिसंबर 2024 Monday, 5 people"
+).split()
+texts = (
+    st.text(alphabet=st.sampled_from(ALPHABET), max_size=120)
+    | st.text(max_size=80)
+    | st.lists(st.sampled_from(TIME_WORDS), max_size=14).map(" ".join)
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -272,8 +292,199 @@ def test_never_raises_and_spans_are_consistent(text: str, published: datetime.da
     mentions = extract_dates(text, published, today=datetime.date(2024, 11, 10))
     check_spans(text, mentions)
     for m in mentions:
-        assert m.granularity in {"day", "month", "year"}
-        assert len(m.value) == {"day": 10, "month": 7, "year": 4}[m.granularity]
-        parts = [int(p) for p in m.value.split("-")]
+        assert m.granularity in {"minute", "day", "month", "year"}
+        if m.value.startswith("--"):  # no year: XSD gMonthDay or gMonth
+            assert len(m.value) == {"day": 7, "month": 4}[m.granularity]
+            parts = [2000, *(int(p) for p in m.value[2:].split("-"))]
+        else:
+            date, _, time = m.value.partition("T")
+            assert bool(time) == (m.granularity == "minute")
+            assert len(date) == {"minute": 10, "day": 10, "month": 7, "year": 4}[m.granularity]
+            parts = [int(p) for p in date.split("-")]
+            if time:
+                datetime.time.fromisoformat(time)  # a real time of day, with its offset
         datetime.date(parts[0], *[*parts[1:], 1, 1][:2])  # a real calendar date
         assert 1900 <= parts[0] <= 2100
+
+
+# --- times of day, timestamps, yearless dates (issue 7) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Measured: "Updated:July 2, 2018, 9:03 AM IST" gave no date but the numbers 2, 2018.
+        (
+            "Updated:July 2, 2018, 9:03 AM IST",
+            ("July 2, 2018, 9:03 AM IST", "2018-07-02T09:03+05:30"),
+        ),
+        (
+            "Updated: July 2, 2018, 9:03 AM IST",
+            ("July 2, 2018, 9:03 AM IST", "2018-07-02T09:03+05:30"),
+        ),
+        ("Updated: 02 Jul 2018, 09:03 IST", ("02 Jul 2018, 09:03 IST", "2018-07-02T09:03+05:30")),
+        ("July 2, 2018 | 09:03 PM IST", ("July 2, 2018 | 09:03 PM IST", "2018-07-02T21:03+05:30")),
+        (
+            "July 2, 2018 at 9:03 p.m. (IST)",
+            ("July 2, 2018 at 9:03 p.m. (IST)", "2018-07-02T21:03+05:30"),
+        ),
+        ("2 July 2018 9.03 am.", ("2 July 2018 9.03 am", "2018-07-02T09:03")),
+        ("July 2, 2018, 12 AM", ("July 2, 2018, 12 AM", "2018-07-02T00:00")),
+        ("July 2, 2018, 12:30 PM GMT", ("July 2, 2018, 12:30 PM GMT", "2018-07-02T12:30+00:00")),
+        ("July 2, 2018 09:03 +0530", ("July 2, 2018 09:03 +0530", "2018-07-02T09:03+05:30")),
+        ("July 2, 2018 09:03 GMT+5:30", ("July 2, 2018 09:03 GMT+5:30", "2018-07-02T09:03+05:30")),
+        (
+            "Mon, 02 Jul 2018 09:03:00 GMT",
+            ("Mon, 02 Jul 2018 09:03:00 GMT", "2018-07-02T09:03+00:00"),
+        ),
+        ("2018-07-02T09:03:00+05:30", ("2018-07-02T09:03:00+05:30", "2018-07-02T09:03+05:30")),
+        ("2018-07-02T09:03:00.123Z", ("2018-07-02T09:03:00.123Z", "2018-07-02T09:03+00:00")),
+        ("2018-07-02 09:03", ("2018-07-02 09:03", "2018-07-02T09:03")),  # no zone: local
+        ("02/07/2018 09:03 UTC", ("02/07/2018 09:03 UTC", "2018-07-02T09:03+00:00")),
+        ("2 जुलाई 2018 को सुबह 9:03 बजे", ("2 जुलाई 2018 को सुबह 9:03 बजे", "2018-07-02T09:03")),
+        ("2 जुलाई 2018 को शाम 5 बजे", ("2 जुलाई 2018 को शाम 5 बजे", "2018-07-02T17:00")),
+        ("2 जुलाई 2018 को रात 2 बजे", ("2 जुलाई 2018 को रात 2 बजे", "2018-07-02T02:00")),
+        ("2 July 2018, 9:03 PKT", ("2 July 2018, 9:03 PKT", "2018-07-02T09:03+05:00")),
+        ("2 July 2018, 9:03 NPT", ("2 July 2018, 9:03 NPT", "2018-07-02T09:03+05:45")),
+    ],
+)
+def test_dates_with_times_and_zones(text: str, expected: tuple[str, str]) -> None:
+    mentions = extract_dates(text, PUBLISHED)
+    assert [(d.text, d.value, d.granularity) for d in mentions] == [(*expected, "minute")]
+    check_spans(text, mentions)
+    scan = Scan(text)
+    dates = extract_dates(scan, PUBLISHED)
+    assert extract_numbers(scan, [(d.start, d.end) for d in dates]) == []  # none from inside
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # What follows is no time: it stays out of the date, and its numbers stay numbers.
+        ("2 July 2018, 5 people", [("2 July 2018", "2018-07-02", "day"), ("5", 5, "people")]),
+        (
+            "July 2, 2018, 10.30 lakh",
+            [("July 2, 2018", "2018-07-02", "day"), ("10.30 lakh", 1030000, None)],
+        ),
+        ("2 July 2018, 13 PM", [("2 July 2018", "2018-07-02", "day")]),
+        ("2 July 2018, 9:75", [("2 July 2018", "2018-07-02", "day")]),
+        ("2 July 2018, 25:00 IST", [("2 July 2018", "2018-07-02", "day")]),
+        ("July 2018, 9:03 AM", [("July 2018", "2018-07", "month")]),  # a time needs a day
+        ("2 July 2018, 9:03 ISTANBUL", [("2 July 2018, 9:03", "2018-07-02T09:03", "minute")]),
+    ],
+)
+def test_what_is_no_time_of_a_date(text: str, expected: list[tuple[str, object, object]]) -> None:
+    scan = Scan(text)
+    dates = extract_dates(scan, PUBLISHED)
+    numbers = extract_numbers(scan, [(d.start, d.end) for d in dates])
+    got = [(d.text, d.value, d.granularity) for d in dates]
+    assert got + [(n.text, n.value, n.unit) for n in numbers] == expected
+
+
+def test_a_yearless_day_with_a_time_keeps_its_day_only() -> None:
+    assert found("2 July, 9:03 AM IST", None) == [("2 July, 9:03 AM IST", "--07-02", "day")]
+    assert found("2 July, 9:03 AM IST", datetime.date(2018, 7, 5)) == [
+        ("2 July, 9:03 AM IST", "2018-07-02T09:03+05:30", "minute")
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["सुबह 9:03 बजे", "10.30 बजे", "5 बजे", "9:03 AM IST", "09:03 IST", "9.03 am", "9 am", "11 p.m."],
+)
+def test_times_alone_are_neither_dates_nor_numbers(text: str) -> None:
+    scan = Scan(text)
+    assert extract_dates(scan, PUBLISHED) == []
+    assert extract_numbers(scan) == []
+    assert extract_numbers(text) == []  # on a plain string too
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2nd July 2018", [("2nd July 2018", "2018-07-02", "day")]),
+        ("on the 14th of December", [("14th of December", "2024-12-14", "day")]),
+        ("July 14th", [("July 14th", "2024-07-14", "day")]),
+        ("the 14th", []),
+    ],
+)
+def test_no_numbers_from_ordinals_of_dates(text: str, expected: list[tuple[str, str, str]]) -> None:
+    scan = Scan(text)
+    dates = extract_dates(scan, PUBLISHED)
+    assert [(d.text, d.value, d.granularity) for d in dates] == expected
+    assert extract_numbers(scan, [(d.start, d.end) for d in dates]) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Updated: July 2, 2018, 9:03 AM IST", "2018-07-02T09:03:00+05:30"),
+        ("July 2, 2018, 9:03 AM IST", "2018-07-02T09:03:00+05:30"),
+        ("Published:Mon, 02 Jul 2018 09:03:00 GMT", "2018-07-02T09:03:00+00:00"),
+        ("2018-07-02T09:03:00+05:30", "2018-07-02T09:03:00+05:30"),
+        ("2018-07-02 09:03", "2018-07-02T09:03:00"),  # local time
+        ("2 जुलाई 2018", "2018-07-02"),
+        ("July 2018", None),  # not a moment
+        ("2 July, 9:03 AM", None),  # no year, no reference
+        ("Monday, 2 July", None),  # a weekday is no reference: never the clock
+        ("by our correspondent", None),
+        ("", None),
+    ],
+)
+def test_parse_timestamp(line: str, expected: str | None) -> None:
+    got = parse_timestamp(line)
+    assert got == expected
+    if got is not None:  # what datetime reads and writes back, as published_at
+        assert datetime.datetime.fromisoformat(got).isoformat().startswith(got)
+
+
+def test_parse_timestamp_places_a_yearless_day_near_the_reference() -> None:
+    assert parse_timestamp("2 July, 9:03 AM", datetime.date(2018, 12, 1)) == "2018-07-02T09:03:00"
+    assert parse_timestamp("Monday, 2 July", datetime.date(2018, 7, 5)) == "2018-07-02"
+
+
+def test_a_scan_is_explicit_state() -> None:
+    # Two texts scanned in turn: each Scan keeps its own places (a module-global memo held
+    # one text, so interleaved calls scanned again or, shared across threads, raced).
+    one, two = Scan("कुल 11,000 सैनिक, 9 नवंबर को"), Scan("5 लाख लोग")
+    dates_one, dates_two = extract_dates(one, PUBLISHED), extract_dates(two, PUBLISHED)
+    assert one.number_starts is not None
+    assert two.number_starts is not None
+    numbers_two = extract_numbers(two, [(d.start, d.end) for d in dates_two])
+    numbers_one = extract_numbers(one, [(d.start, d.end) for d in dates_one])
+    assert [(n.text, n.unit) for n in numbers_one] == [("11,000", "सैनिक")]
+    assert [(n.text, n.unit) for n in numbers_two] == [("5 लाख", "लोग")]
+    assert not hasattr(__import__("worker.enrich.scanning").enrich.scanning, "_memo")
+
+
+def test_fold_is_the_lexicon_rule() -> None:
+    assert fold is lexicon.fold
+    assert (
+        fold("ज़ेलेंस्की")
+        == fold("जेलेंस्की")
+        == fold("\u095b\u0947\u0932\u0947\u0902\u0938\u094d\u0915\u0940")
+    )
+    assert fold("হয়") == fold("\u09b9\u09df")  # Bengali nukta, decomposed or not
+    assert fold("هفته") == fold("ہفتہ")
+
+
+def test_urdu_typed_with_the_arabic_yeh() -> None:
+    # ARABIC_VARIANTS listed ی twice and missed ي (U+064A): keywords typed with it were lost.
+    assert found("پير، 4 نومبر") == [("پير، 4 نومبر", "2024-11-04", "day")]
+    assert found("4 جنوري 2025") == [("4 جنوري 2025", "2025-01-04", "day")]
+
+
+def test_the_record_has_the_timestamp_as_a_date_and_no_numbers_from_it() -> None:
+    # Measured: "Updated: July 2, 2018, 9:03 AM IST" gave no date but the numbers 2 and 2018.
+    raw = "Updated:July 2, 2018, 9:03 AM IST\n\nSection 144 was imposed. 14 दिसंबर को सत्र खत्म।"
+    record = load_enricher().enrich(raw).record
+    assert record["schema_version"] == 2
+    assert record["dates"] == [
+        {
+            "text": "July 2, 2018, 9:03 AM IST",
+            "value": "2018-07-02T09:03+05:30",
+            "granularity": "minute",
+        },
+        {"text": "14 दिसंबर", "value": "2018-12-14", "granularity": "day"},  # the text's year
+    ]
+    assert record["numbers"] == [{"text": "144", "value": 144, "unit": None}]

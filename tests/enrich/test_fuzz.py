@@ -61,7 +61,7 @@ BREAKAGES: list[tuple[str, Any]] = [
     ("paragraphs", []),
     ("dates", [{"text": "x", "value": "2024-1", "granularity": "day"}]),
     ("entities", [{"canonical": "x", "type": "person", "mentions": 1, "forms": []}]),
-    ("schema_version", 2),
+    ("schema_version", 1),
     ("simhash", "0" * 15),
     ("unknown_field", 1),
     ("title", None),

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from worker.enrich import language, lexicon, normalize
 from worker.enrich.language import detect_language, script_shares
 from worker.enrich.tokens import tokenize
 
@@ -50,3 +51,25 @@ def test_confidence_and_unknown() -> None:
     assert strong.confidence > weak.confidence
     assert detect_language({}, {}).code == "und"
     assert detect_language({}, {}, hint="hi").code == "hi"
+
+
+def test_markers_are_the_lexicon_grammar_words() -> None:
+    # One home for word lists: the markers are the first part of each language's grammar
+    # words in worker.enrich.lexicon, and keywords leave all of them out.
+    assert language._MARKERS is lexicon.MARKERS
+    assert set(lexicon.MARKERS) == {"Deva", "Arab", "Latn"}
+    for languages in lexicon.MARKERS.values():
+        for lang, markers in languages.items():
+            assert markers == frozenset(lexicon.GRAMMAR_WORDS[lang][0].split())
+            if lang not in ("ar", "fa"):
+                assert markers <= lexicon.STOPWORDS
+    assert detect("आहे आणि", None) == "mr"
+
+
+SPELLINGS = ["ज़ेलेंस्की", "नवँबर", "क़\u200dर", "JUNE", "Straße", "شکریہ", "ড়", "\u0929"]
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_matching_key_is_the_lexicon_fold(text: str) -> None:
+    assert normalize.matching_key(text) == lexicon.fold(text)
+    assert normalize.matching_key("هفته") == normalize.matching_key("ہفتہ")

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import USER_SEED
+from worker.enrich import keywords, language, lexicon, numbers
 from worker.enrich.dates import extract_dates
-from worker.enrich.numbers import NumberMention, extract_numbers, scan_copy
+from worker.enrich.numbers import NumberMention, Scan, extract_numbers
 
 
 def found(
@@ -39,9 +40,9 @@ def test_seed_outside_dates() -> None:
 def test_seed_without_exclusions_reports_the_date_numbers_too() -> None:
     text = unicodedata.normalize("NFC", USER_SEED.read_text(encoding="utf-8"))
     assert found(text) == [
-        ("9", 9, "नवंबर"),
+        ("9", 9, None),  # a month is no unit
         ("2022", 2022, None),
-        ("7", 7, "नवंबर"),
+        ("7", 7, None),
         ("11,000", 11000, "सैनिक"),
     ]
 
@@ -100,6 +101,10 @@ def test_seed_without_exclusions_reports_the_date_numbers_too() -> None:
         ("5 अरब डॉलर", [("5 अरब डॉलर", 5000000000, "USD")]),
         ("10 dollars", [("10 dollars", 10, "USD")]),
         ("500 रुपैयाँ", [("500 रुपैयाँ", 500, "NPR")]),
+        ("€5 million", [("€5 million", 5000000, "EUR")]),
+        ("800 billion euros", [("800 billion euros", 800000000000, "EUR")]),
+        ("£ 3 billion", [("£ 3 billion", 3000000000, "GBP")]),
+        ("1.6 billion pounds of", [("1.6 billion pounds", 1600000000, "GBP")]),
         # Percentages
         ("5% बढ़ा", [("5%", 5, "percent")]),
         ("5.5 % बढ़ा", [("5.5 %", 5.5, "percent")]),
@@ -111,7 +116,7 @@ def test_seed_without_exclusions_reports_the_date_numbers_too() -> None:
         ("5 टक्के", [("5 टक्के", 5, "percent")]),
         ("5 فیصد", [("5 فیصد", 5, "percent")]),
         ("5 শতাংশ", [("5 শতাংশ", 5, "percent")]),
-        # Units: the next word, unless it is a function word or punctuation
+        # Units: the next word when it is a measure or a counted noun
         ("500 soldiers", [("500", 500, "soldiers")]),
         ("2022 में", [("2022", 2022, None)]),
         ("500 से अधिक", [("500", 500, None)]),
@@ -149,6 +154,8 @@ def test_forms(text: str, expected: list[tuple[str, int | float, str | None]]) -
         "page?id=42",
         "2025-03-03",
         "10:30 बजे",
+        "१०:३० का समय",  # a colon between digits of any script glues them
+        "score 3:1",
         "5-6 लोग",  # a range
         "2022-23",
         "24/7",
@@ -174,6 +181,7 @@ def test_exclude_drops_overlapping_numbers_only() -> None:
 
 ALPHABET = (
     "0123456789०१२३४५६७८९১২۹٤ ,.-/%:()₹$\n"
+    "amAMpPISTबजेJuly"
     "सैनिकलाखकरोड़हजारमेंसेप्रतिशतरुपयेडॉलरअरब\u093c"
     "RsINRUScrorelakhmillionpercentGCOVID"
 )
@@ -196,10 +204,79 @@ def test_never_raises_and_spans_are_consistent(text: str, spans: list[tuple[int,
 @settings(max_examples=300, deadline=None)
 @given(texts)
 def test_reusing_the_date_scan_changes_nothing(text: str) -> None:
-    dates = [(d.start, d.end) for d in extract_dates(text)]  # records where numbers start
+    scan = Scan(text)
+    dates = [(d.start, d.end) for d in extract_dates(scan)]  # records where numbers start
     for exclude in (dates, []):
-        reused = extract_numbers(text, exclude)
-        extract_dates(text)
-        scan_copy("\x00 another text")  # forget the date scan: scan again from scratch
-        assert extract_numbers(text, exclude) == reused
-        extract_dates(text)
+        assert extract_numbers(scan, exclude) == extract_numbers(text, exclude)
+        assert extract_numbers(Scan(text), exclude) == extract_numbers(text, exclude)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        # Measured: the unit was simply the next word ("Section 144 imposed": "imposed").
+        ("Section 144 imposed", None),
+        ("14 दिसंबर", None),  # not a unit, whatever the date scan makes of it
+        ("5 said", None),
+        ("5 नए", None),
+        ("5 Modi", None),
+        ("5 ISRO", None),
+        # Measures
+        ("5 km", "km"),
+        ("5 kilometres", "kilometres"),
+        ("5 kg", "kg"),
+        ("3.75 मीटर", "मीटर"),
+        ("5 किलोमीटर", "किलोमीटर"),
+        ("5 टन", "टन"),
+        ("40 डिग्री", "डिग्री"),
+        ("5 हेक्टेयर", "हेक्टेयर"),
+        ("5 কিলোমিটার", "কিলোমিটার"),
+        ("5 میٹر", "میٹر"),
+        # Counted nouns, their plurals and Hindi oblique forms
+        ("5 people", "people"),
+        ("5 People", "People"),
+        ("5 लोग", "लोग"),
+        ("5 लोगों", "लोगों"),
+        ("5 jawans", "jawans"),
+        ("5 seats", "seats"),
+        ("5 सीटें", "सीटें"),
+        ("5 सीटों", "सीटों"),
+        ("5 villages", "villages"),
+        ("5 गांव", "गांव"),
+        ("5 गाँव", "गाँव"),
+        ("5 runs", "runs"),
+        ("5 रन", "रन"),
+        ("5 wickets", "wickets"),
+        ("5 विकेट", "विकेट"),
+        ("5 votes", "votes"),
+        ("5 वोट", "वोट"),
+        ("5 years", "years"),
+        ("5 साल", "साल"),
+        ("5 वर्ष", "वर्ष"),
+        ("5 days", "days"),
+        ("5 दिन", "दिन"),
+        ("5 महिलाओं", "महिलाओं"),
+        ("5 यात्रियों", "यात्रियों"),
+        ("5 श्रद्धालुओं", "श्रद्धालुओं"),
+        ("5 policies", None),  # not listed
+        ("5 jawan", "jawan"),
+        ("5 जन", None),  # a Nepali "persons" is जना
+        ("5 জন", "জন"),
+        ("5 افراد", "افراد"),
+    ],
+)
+def test_a_unit_is_a_unit_only_when_it_is_one(text: str, unit: str | None) -> None:
+    assert [n.unit for n in extract_numbers(text)] == [unit]
+
+
+def test_one_lexicon() -> None:
+    # The grammar words and the fold have one home; the modules use it, not copies.
+    assert keywords.STOPWORDS is lexicon.STOPWORDS
+    assert language._MARKERS is lexicon.MARKERS
+    assert numbers.fold is lexicon.fold
+    assert not hasattr(numbers, "_FUNCTION_WORDS")
+    for script in lexicon.MARKERS.values():
+        for lang, markers in script.items():
+            assert markers <= set(lexicon.GRAMMAR_WORDS[lang][0].split())
+    assert {"है", "आहे", "छ", "ہے", "the", "The"} <= lexicon.STOPWORDS
+    assert all(lexicon.is_unit(w) for w in lexicon.UNIT_WORDS)

@@ -6,16 +6,20 @@ a year next to a word that makes it one (``साल 2022``, ``2022 में``,
 words are never dates; month words that are also other words (``मार्च`` a protest march,
 English ``May``, Marathi ``मे``) count only with a day or a year.
 
+A day may carry a time of day and its zone (``July 2, 2018, 9:03 AM IST``, granularity
+``minute``; see :mod:`worker.enrich.times`); a time alone is neither a date nor a number.
+
 A yearless date takes its year from the publication date; else from a weekday, which
-agrees with only some years; else from the largest explicit year in the text. With none
-of these it is left out, so the output does not depend on the clock unless a weekday is
-the only clue (see :func:`extract_dates`).
+agrees with only some years; else from the largest explicit year in the text
+(:mod:`worker.enrich.years`). With none of these it stays yearless (``--12-14``), so the
+output does not depend on the clock unless a weekday is the only clue (see
+:func:`extract_dates`). :func:`parse_timestamp` reads an ``Updated:`` line.
 
 The text is scanned once by one compiled regex (see "the scanner" below for why it has
-this shape), up to ``MAX_PLACES`` matches, recording where numbers may start for
-:mod:`worker.enrich.numbers`. Years are kept to 1900-2100. Word boundaries are explicit
-lookarounds over letters, digits and combining marks, since ``\\b`` does not hold for
-Devanagari.
+this shape), up to ``MAX_PLACES`` matches, recording where numbers may start in the
+:class:`~worker.enrich.scanning.Scan` for :mod:`worker.enrich.numbers`. Word boundaries
+are explicit lookarounds over letters, digits and combining marks, since ``\\b`` does not
+hold for Devanagari.
 """
 
 from __future__ import annotations
@@ -28,23 +32,22 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
+from worker.enrich.lexicon import fold
 from worker.enrich.scanning import (
     DIGITS,
     FOLLOWS_DIGIT,
     MAX_PLACES,
+    Scan,
     cased,
-    fold,
     gated_pattern,
     keyword_pattern,
-    remember_number_starts,
-    scan_copy,
     spellings,
 )
+from worker.enrich.times import AMPM, TIME, time_of_day
 from worker.enrich.tokens import WORD_CHARS
+from worker.enrich.years import MAX_YEAR, MIN_YEAR, Found, resolve, valid
 
-MIN_YEAR, MAX_YEAR = 1900, 2100
-
-__all__ = ["DateMention", "extract_dates"]
+__all__ = ["DateMention", "extract_dates", "number_starts", "parse_timestamp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,6 @@ _NOT_ALONE = frozenset(map(fold, "मार्च مارچ মার্চ म�
 # Marathi/Nepali मे is also Hindi में with the anusvara dropped, a common slip ("5 मे से
 # 3"): it counts only with a year.
 _NEEDS_YEAR = frozenset({fold("मे")})
-_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _KEYWORDS = cased(w for words in (*_MONTHS, *_WEEKDAYS) for w in words)
 # folded keyword -> (is a month, month 1-12 or weekday 0-6, may stand alone, needs a year)
 _Keyword = tuple[bool, int, bool, bool]
@@ -158,7 +160,9 @@ _DIGIT_LED = (  # the first digit is outside the groups, so that the branch star
     f"(?:(?:(?P<twp>  ?)|[,،] )(?P<tw>{_WEEKDAY})(?(twp)\\)|{_END}))?"
     f"|(?:{_CUE_BEHIND})(?P<yb>{_D}{{3}}){_NUM_END}"
     f"|(?P<ya>{_D}{{3}}){_NUM_END}(?= {keyword_pattern(_CUES_AFTER)}{_END})(?! मे[ंँ] से)"
-    # Any other digit after a space: where a number may start (remember_number_starts).
+    # A time without a date ("9:03 AM", "9.03 am", "5 बजे"): neither a date nor a number.
+    f"|(?P<tt>{_D}?)(?:[:.]{_D}{_D}(?::{_D}{_D})?)?(?: ?{AMPM}| बजे{_END})"
+    # Any other digit after a space: where a number may start (Scan.number_starts).
     "|(?P<nx>))(?P<dg>)"
 )
 # After a weekday or month word: a weekday's date, day first ("शनिवार (9 नवंबर)", its
@@ -190,22 +194,9 @@ def _groups(names: str) -> list[int]:
 
 _IY, _IM, _ID, _ND, _NM, _NY, _DD, _DM, _DY = _groups("iy im id nd nm ny dd dm dy")
 _TWP, _TW, _YB, _YA, _KE, _DAY, _MON, _YR = _groups("twp tw yb ya ke d m y")
-_M3, _D3, _Y3, _D2, _Y2, _Y4, _NX = _groups("m3 d3 y3 d2 y2 y4 nx")
+_M3, _D3, _Y3, _D2, _Y2, _Y4, _NX, _TT = _groups("m3 d3 y3 d2 y2 y4 nx tt")
 # The groups that start with a digit after a space (besides a digit-led date's first).
 _SPACED_DIGITS = [i + 1 for i in _groups("dy d y d3 y3 d2 y2 y4")]
-# A found date: [start, end, year, month, day, weekday] in text offsets; 0 (-1 for the
-# weekday) where unknown or absent. Plain lists: the hot path makes a few per article.
-_Found = list[int]
-
-
-def _valid(year: int, month: int, day: int) -> bool:
-    """Whether the day exists in the month (in any year when ``year`` is 0)."""
-    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month]:
-        return False
-    if not year:
-        return True
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return MIN_YEAR <= year <= MAX_YEAR and (leap or month != 2 or day != 29)
 
 
 def _keyword(word: str) -> _Keyword | None:
@@ -216,28 +207,28 @@ def _keyword(word: str) -> _Keyword | None:
 
 def _day(
     span: tuple[int, int], day: str, word: str, year: str | None, weekday: int
-) -> _Found | None:
+) -> Found | None:
     """A day-month(-year) date; None when the month word is not one or the date is invalid."""
     kind = _keyword(word)
     if kind is None or not kind[0] or (year is None and kind[3]):
         return None
     y = int(year) if year is not None else 0
-    if not _valid(y, kind[1], int(day)):
+    if not valid(y, kind[1], int(day)):
         return None
     return [span[0], span[1], y, kind[1], int(day), weekday]
 
 
-def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> _Found | None:
+def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> Found | None:
     """Turn one match on the scan copy (``g``: its groups) into a validated date in text
     offsets, or None."""
     start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
     first = text[start]  # a digit-led date's first digit, outside the groups
     if g[_IY] is not None:
         iso = (int(first + g[_IY]), int(g[_IM]), int(g[_ID]))
-        return [start, end, *iso, -1] if _valid(*iso) else None
+        return [start, end, *iso, -1] if valid(*iso) else None
     if g[_NY] is not None:
         dmy = (int(g[_NY]), int(g[_NM]), int(first + g[_ND]))
-        return [start, end, *dmy, -1] if _valid(*dmy) else None
+        return [start, end, *dmy, -1] if valid(*dmy) else None
     if g[_DM] is not None:
         weekday, word = -1, g[_TW]
         if word is not None:
@@ -276,49 +267,12 @@ def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> _Found | No
     return [start, end, 0, kind[1], 0, -1] if kind[2] else None
 
 
-# --- years for yearless dates ----------------------------------------------------------------
-# Pure functions of small values, memoized: a news stream repeats the same few dates.
-
-
-@lru_cache(maxsize=4096)
-def _nearest_year(month: int, day: int, weekday: int, ref: datetime.date) -> int:
-    """The year (ref's, the one before or the one after) that puts the date nearest ``ref``,
-    preferring one where a stated weekday agrees; ties go to the past. 0 if none fits."""
-    best: tuple[bool, int] | None = None
-    best_year = 0
-    for year in (ref.year - 1, ref.year, ref.year + 1):  # the past first: ties stay there
-        if not MIN_YEAR <= year <= MAX_YEAR:
-            continue  # also keeps datetime.date from year 0 (published_at 0001-01-01)
-        if not day:
-            key = (False, abs(year * 12 + month - ref.year * 12 - ref.month))
-        elif not _valid(year, month, day):
-            continue
-        else:
-            date = datetime.date(year, month, day)
-            key = (weekday >= 0 and date.weekday() != weekday, abs((date - ref).days))
-        if best is None or key < best:
-            best, best_year = key, year
-    return best_year
-
-
-@lru_cache(maxsize=4096)
-def _weekday_year(month: int, day: int, weekday: int, anchor: int, later: bool) -> int:
-    """The year nearest ``anchor`` in which the day falls on ``weekday`` (0 if none); of two
-    as near, the later one when ``later``, else the earlier one."""
-    step = 1 if later else -1
-    for delta in range(29):  # the calendar repeats within 28 years, 29 February included
-        for year in (anchor + step * delta, anchor - step * delta) if delta else (anchor,):
-            if (
-                MIN_YEAR <= year <= MAX_YEAR  # _valid takes year 0 for "any year"
-                and _valid(year, month, day)
-                and datetime.date(year, month, day).weekday() == weekday
-            ):
-                return year
-    return 0
-
-
 @lru_cache(maxsize=4096)
 def _value(year: int, month: int, day: int) -> tuple[str, str]:
+    """The ISO 8601 value and granularity; a missing year as in XSD's gMonthDay
+    (``--12-14``) and gMonth (``--12``)."""
+    if not year:
+        return (f"--{month:02d}-{day:02d}", "day") if day else (f"--{month:02d}", "month")
     if not month:
         return f"{year:04d}", "year"
     if not day:
@@ -326,48 +280,56 @@ def _value(year: int, month: int, day: int) -> tuple[str, str]:
     return f"{year:04d}-{month:02d}-{day:02d}", "day"
 
 
-def _resolve(
-    yearless: list[_Found],
-    explicit: list[int],
-    published: datetime.date | None,
-    today: datetime.date | None,
-) -> None:
-    """Set the year of each date in ``yearless`` in place (left 0 when none fits)."""
-    ref = published
-    pending = yearless
-    if ref is None:
-        if explicit:
-            anchor, later = max(explicit), True
-        else:
-            anchor, later = (today or datetime.date.today()).year, False
-        anchored: list[datetime.date] = []
-        pending = []
-        for f in yearless:
-            if f[4] and f[5] >= 0:
-                f[2] = _weekday_year(f[3], f[4], f[5], anchor, later)
-            if f[2]:
-                anchored.append(datetime.date(f[2], f[3], f[4]))
-            else:
-                pending.append(f)
-        if anchored:
-            ref = max(anchored)  # the latest weekday-checked day stands in for publication
-        elif explicit:
-            top = max(explicit)  # no day to measure from: the text's latest year, as is
-            for f in pending:
-                f[2] = top if not f[4] or _valid(top, f[3], f[4]) else 0
-            return
-    if ref is not None:
-        for f in pending:
-            f[2] = _nearest_year(f[3], f[4], f[5], ref)
+def _scan(scan: Scan) -> tuple[list[Found], dict[int, str]]:
+    """The dates of ``scan`` (years not resolved yet) and the times that follow them, by the
+    date's start; records ``scan.number_starts``."""
+    text, copy = scan.text, scan.copy
+    found: list[Found] = []
+    times: dict[int, str] = {}
+    starts: list[int] = []
+    skip = 0  # the end of a date's time: matches before it are inside that time
+    # At most MAX_PLACES matches (dates and digits), so that a text that is all dates or
+    # digits costs a bounded time; the number scan then stops at the same place.
+    for m in islice(_SCAN.finditer(copy), MAX_PLACES):
+        if skip and m.start() < skip:
+            continue
+        g = m.groups()
+        if g[_NX] is not None:
+            starts.append(m.start())  # a digit that starts no date
+            continue
+        if g[_TT] is not None:
+            continue  # a time alone: no date, no number
+        if m.end() != m.end("ke"):  # digits in the span, for numbers if the date is dropped
+            if g[_KE] is None:
+                starts.append(m.start())
+            for i in _SPACED_DIGITS:
+                if g[i - 1] is not None:
+                    starts.append(m.start(i) - 1)
+        f = _parse(m, g, text)
+        if f is None:
+            continue
+        found.append(f)
+        if f[4] and f[1] == m.end() - 1:  # a day, ending where the match does
+            t = TIME.match(copy, m.end())
+            if t is not None and (value := time_of_day(t)) is not None:
+                times[f[0]] = value
+                f[1] = skip = t.end() - 1
+    scan.number_starts = tuple(starts)
+    return found, times
 
 
 def extract_dates(
-    text: str, published: datetime.date | None = None, *, today: datetime.date | None = None
+    text: str | Scan,
+    published: datetime.date | None = None,
+    *,
+    today: datetime.date | None = None,
 ) -> list[DateMention]:
     """Find the dates in ``text``, in text order and non-overlapping.
 
     Args:
-        text: normalized text (NFC, spaces collapsed, paragraphs split by blank lines).
+        text: normalized text (NFC, spaces collapsed, paragraphs split by blank lines), or
+            its :class:`~worker.enrich.scanning.Scan`, which then also records where
+            numbers may start for :func:`~worker.enrich.numbers.extract_numbers`.
         published: the publication date. A day or month without a year is placed in the
             year (published's, the one before or the one after) that puts it nearest to
             this date, preferring a year in which a stated weekday agrees; ties go to the
@@ -380,35 +342,59 @@ def extract_dates(
     which the weekday agrees, nearest the largest explicit year in the text (the later one
     on a tie), else nearest ``today``; the latest such date then stands in for
     ``published`` for the other yearless dates. With no weekday-checked date, yearless
-    dates take the largest explicit year in the text; with no year at all they are left
-    out. An explicit year wins over a weekday that disagrees with it.
+    dates take the largest explicit year in the text. With no year at all a date stays
+    yearless: ``--MM-DD`` (granularity ``day``) or ``--MM`` (``month``), as XSD's
+    gMonthDay and gMonth write it. An explicit year wins over a weekday that disagrees.
+
+    A day followed by a time of day (``July 2, 2018, 9:03 AM IST``, ``2018-07-02T09:03``,
+    ``2 जुलाई को सुबह 9:03 बजे``) is one date, its span taking in the time, with
+    granularity ``minute`` and value ``YYYY-MM-DDTHH:MM`` plus the offset when a zone is
+    given (IST ``+05:30``, GMT/UTC/Z ``+00:00``, PKT, NPT or a numeric ``+05:30``); without
+    a zone the time is local and has no offset. Seconds are dropped. A yearless day keeps
+    its ``--MM-DD`` value without the time.
     """
-    scan = scan_copy(text)
-    found: list[_Found] = []
-    starts: list[int] = []
-    # At most MAX_PLACES matches (dates and digits), so that a text that is all dates or
-    # digits costs a bounded time; the number scan then stops at the same place.
-    for m in islice(_SCAN.finditer(scan), MAX_PLACES):
-        g = m.groups()
-        if g[_NX] is not None:
-            starts.append(m.start())  # a digit that starts no date
-            continue
-        if m.end() != m.end("ke"):  # digits in the span, for numbers if the date is dropped
-            if g[_KE] is None:
-                starts.append(m.start())
-            for i in _SPACED_DIGITS:
-                if g[i - 1] is not None:
-                    starts.append(m.start(i) - 1)
-        f = _parse(m, g, text)
-        if f is not None:
-            found.append(f)
-    remember_number_starts(text, scan, tuple(starts))
+    scan = text if isinstance(text, Scan) else Scan(text)
+    found, times = _scan(scan)
     yearless = [f for f in found if not f[2]]
     if yearless:
-        _resolve(yearless, [f[2] for f in found if f[2]], published, today)
+        resolve(yearless, [f[2] for f in found if f[2]], published, today)
+    source = scan.text
     out: list[DateMention] = []
     for start, end, year, month, day, _ in found:
-        if year:
-            value, granularity = _value(year, month, day)
-            out.append(DateMention(text[start:end], value, granularity, start, end))
+        value, granularity = _value(year, month, day)
+        if year and start in times:
+            value, granularity = value + times[start], "minute"
+        out.append(DateMention(source[start:end], value, granularity, start, end))
     return out
+
+
+def number_starts(scan: Scan) -> tuple[int, ...]:
+    """Where numbers may start in ``scan`` (see :attr:`Scan.number_starts`), scanning it
+    for dates first if that has not been done."""
+    if scan.number_starts is None:
+        _scan(scan)
+    assert scan.number_starts is not None  # noqa: S101 - _scan sets it
+    return scan.number_starts
+
+
+def parse_timestamp(text: str, reference: datetime.date | None = None) -> str | None:
+    """The moment a timestamp line gives (the rest of an ``Updated:`` or ``Published:``
+    line, or the whole line), written as ``published_at`` is (``datetime.isoformat()``):
+    ``"2018-07-02T09:03:00+05:30"`` for a day with a time and zone, ``"2018-07-02T09:03:00"``
+    for a local time (no zone given), ``"2018-07-02"`` for a day alone. None when the first
+    date of the line is no day, or its year is unknown.
+
+    ``reference`` places a yearless day as ``published`` does in :func:`extract_dates`;
+    without it a yearless day gives None, so the result never depends on the clock.
+    """
+    found, times = _scan(Scan(text))
+    if not found or not found[0][4]:
+        return None
+    first = found[0]
+    if not first[2] and reference is not None:
+        resolve([first], [], reference, None)
+    if not first[2]:
+        return None
+    value = _value(*first[2:5])[0]
+    time = times.get(first[0])
+    return value if time is None else f"{value}{time[:6]}:00{time[6:]}"

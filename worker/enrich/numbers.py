@@ -4,41 +4,42 @@ A number is digits in any script (``11,000``, ``११,०००``, ``২৫``),
 (``1,250,000``) or Indian (``1,25,000``) grouping and decimals, optionally followed by
 multiplier words (``2.5 करोड़``, ``1 lakh crore``), a percent sign or word, or a currency
 word, and optionally led by a currency sign (``₹5 लाख``, ``Rs 3 crore``). Its unit is the
-currency, ``percent``, or the noun right after it (``11,000 सैनिक``) unless that word is a
-postposition or other function word.
+currency, ``percent``, or the word right after it when that is a unit: a measure or a
+counted noun of :data:`worker.enrich.lexicon.UNIT_WORDS` (``11,000 सैनिक``, ``3.75 मीटर``,
+``5 years``); any other word (``144 imposed``) gives no unit.
 
 A number glued to a word or to another number (``COVID-19``, ``G20``, ``5G``, ``2022-23``,
 ``10:30``, URL paths, ISO dates) is part of a token, not a quantity, and is not reported;
-neither are ranges such as ``5-6``. Nor is a number of more than 18 digits before the
-point: that is an identifier, a phone list or a digit string, never a count in news, and
-its value would not fit the 64-bit integers JSON consumers read. Digits after the 30th
-decimal place are not read (a float keeps 17 significant digits anyway).
+neither are ranges such as ``5-6``, nor times (``9.03 am``, ``10.30 बजे``, ``5 बजे``).
+Nor is a number of more than 18 digits before the point: that is an identifier, a phone
+list or a digit string, never a count in news, and its value would not fit the 64-bit
+integers JSON consumers read. Digits after the 30th decimal place are not read (a float
+keeps 17 significant digits anyway).
 
 What this scanner shares with :mod:`worker.enrich.dates` (keyword patterns, the scan
-copy, the places where numbers may start) is in :mod:`worker.enrich.scanning`; the names
-are also importable from here. At most :data:`~worker.enrich.scanning.MAX_PLACES` places
-of a text are looked at.
+copy, the :class:`~worker.enrich.scanning.Scan` that carries the places where numbers may
+start) is in :mod:`worker.enrich.scanning`; the names are also importable from here. At
+most :data:`~worker.enrich.scanning.MAX_PLACES` places of a text are looked at.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import accumulate, islice
+from itertools import accumulate
 
+from worker.enrich.dates import number_starts
+from worker.enrich.lexicon import fold, is_unit
 from worker.enrich.scanning import (
     DIGITS,
     FOLLOWS_DIGIT,
-    MAX_PLACES,
+    Scan,
     cased,
-    fold,
     gated_pattern,
     keyword_pattern,
-    number_starts,
-    remember_number_starts,
     scan_copy,
     spellings,
 )
@@ -48,12 +49,12 @@ __all__ = [
     "DIGITS",
     "FOLLOWS_DIGIT",
     "NumberMention",
+    "Scan",
     "cased",
     "extract_numbers",
     "fold",
     "gated_pattern",
     "keyword_pattern",
-    "remember_number_starts",
     "scan_copy",
     "spellings",
 ]
@@ -68,9 +69,10 @@ class NumberMention:
             currency word when present (``"₹5 लाख"``, ``"2.5 करोड़"``, ``"5%"``); not the
             unit noun.
         value: the number times its multipliers; an ``int`` when integral.
-        unit: ``"INR"``, ``"USD"`` or ``"NPR"`` for a currency sign or word, ``"percent"``,
-            else the word right after the number (``"सैनिक"``); None when punctuation, the
-            end of the text or a function word (``में``, ``of``) follows.
+        unit: ``"INR"``, ``"USD"``, ``"NPR"``, ``"EUR"`` or ``"GBP"`` for a currency sign or
+            word, ``"percent"``, else the word right after the number as written when it is
+            a measure or a counted noun (``"सैनिक"``, ``"km"``); None otherwise
+            (punctuation, the end of the text, ``में``, ``imposed``).
         start, end: ``text == source[start:end]``.
     """
 
@@ -96,31 +98,19 @@ _CURRENCY_WORDS = {
     "INR": "rupee rupees INR रुपये रुपए रुपया रुपयों रुपयांचा روپے روپیہ روپئے টাকা রুপি",
     "USD": "dollar dollars USD डॉलर डालर ڈالر ডলার",
     "NPR": "रुपैयाँ रुपैंया",
+    "EUR": "euro euros EUR यूरो یورو ইউরো",
+    # In Indian news "pounds" are sterling; weights are in kg.
+    "GBP": "pound pounds sterling GBP पाउंड پاؤنڈ পাউন্ড",
 }
 _CURRENCY = {fold(w): code for code, words in _CURRENCY_WORDS.items() for w in words.split()}
 # Signs read back from before the number, lower-cased, with their currency.
 _CURRENCY_SIGNS = dict.fromkeys("₹ rs rs. inr रु रु. रू रू.".split(), "INR") | {
     "$": "USD",
     "us$": "USD",
+    "€": "EUR",
+    "£": "GBP",
 }
 _PERCENT_WORDS = [*"percent प्रतिशत फ़ीसदी फ़ीसद टक्के टक्का শতাংশ فیصد".split(), "per cent"]
-# Words after a number that are grammar, not what is counted; with their case and
-# chandrabindu variants, so that the usual word needs no folding.
-_FUNCTION_WORDS = frozenset(
-    v
-    for w in (
-        "में से को का की के ने और तक पर है हैं था थी थे भी ही या व एवं तथा लिए प्रति "
-        "मध्ये ला चा ची चे च्या आणि ते वर पर्यंत हून "
-        "मा ले र देखि सम्म लाई "
-        "میں سے کو کا کی کے نے اور تک پر ہے ہیں یا "
-        "এবং ও থেকে পর্যন্ত এর "
-        "in of to and the a an at on for from by or is are was were with as than per into "
-        "over since till until between this that be has have had will would after before "
-        "it its"
-    ).split()
-    for v in (w, w.capitalize(), w.upper(), w.replace("\u0902", "\u0901"))
-)
-
 _W = WORD_CHARS
 _D = f"[{DIGITS}]"
 _NUMBER = (
@@ -146,7 +136,7 @@ _SCAN = re.compile(
     f"|(?= (?P<unit>{_LETTERS})(?![{_W}])))?"
 )
 # A currency sign or abbreviation right before the number, read back from the text.
-_SIGN_BEFORE = re.compile(f"(?<![{_W}])(?:₹|US\\$|\\$|R[Ss]\\.?|INR|रु\\.?|रू\\.?) ?$")
+_SIGN_BEFORE = re.compile(f"(?<![{_W}])(?:₹|€|£|US\\$|\\$|R[Ss]\\.?|INR|रु\\.?|रू\\.?) ?$")
 
 
 def _grouped(number: str) -> bool:
@@ -198,28 +188,32 @@ def _exact_value(number: str, x1: str | None, x2: str | None) -> int | float:
     return int(exact) if exact == exact.to_integral_value() else float(exact)
 
 
-def extract_numbers(text: str, exclude: Sequence[tuple[int, int]] = ()) -> list[NumberMention]:
+def extract_numbers(
+    text: str | Scan, exclude: Sequence[tuple[int, int]] = ()
+) -> list[NumberMention]:
     """Find the quantities in ``text``, in text order and non-overlapping.
 
     Args:
-        text: normalized text (NFC, spaces collapsed).
+        text: normalized text (NFC, spaces collapsed), or its
+            :class:`~worker.enrich.scanning.Scan` after
+            :func:`~worker.enrich.dates.extract_dates` (which then need not scan again).
         exclude: ``(start, end)`` spans, such as the dates found in the same text; a
             number overlapping any of them is not reported.
+
+    The places are those the date scan finds (:func:`~worker.enrich.dates.number_starts`):
+    a time (``9:03 AM``, ``10.30 बजे``) is never a number, with ``exclude`` or without.
     """
+    scan = text if isinstance(text, Scan) else Scan(text)
+    source, copy = scan.text, scan.copy
     spans = sorted(exclude)
     starts = [s for s, _ in spans]
     reach = list(accumulate((e for _, e in spans), max))  # furthest end among spans so far
     out: list[NumberMention] = []
-    scan = scan_copy(text)
-    places = number_starts(text)
-    if places is None:  # not scanned for dates: as many places as that scan would take
-        matches: Iterable[re.Match[str] | None] = islice(_SCAN.finditer(scan), MAX_PLACES)
-    else:  # extract_dates already met every digit after a space: try those outside spans
-        matches = (
-            _SCAN.match(scan, p)
-            for p in places
-            if (i := bisect_right(starts, p) - 1) < 0 or reach[i] <= p
-        )
+    matches = (
+        _SCAN.match(copy, p)
+        for p in number_starts(scan)
+        if (i := bisect_right(starts, p) - 1) < 0 or reach[i] <= p
+    )
     for m in matches:
         if m is None:
             continue
@@ -229,9 +223,9 @@ def extract_numbers(text: str, exclude: Sequence[tuple[int, int]] = ()) -> list[
             continue
         sign = None
         # A sign ends right before the digits or one space before them; test cheaply first.
-        before = text[start - 2 : start] if start > 1 else text[:start]
-        if before and (before[-1] in "₹$." or (before[-1] == " " and before[:1] in "sSR$.₹ुू")):
-            sign = _SIGN_BEFORE.search(text, max(0, start - 5), start)
+        before = source[start - 2 : start] if start > 1 else source[:start]
+        if before and (before[-1] in "₹$€£." or (before[-1] == " " and before[:1] in "sSR$€£.₹ुू")):
+            sign = _SIGN_BEFORE.search(source, max(0, start - 5), start)
             if sign is not None:
                 start = sign.start()
         i = bisect_left(starts, end) - 1  # the last excluded span starting before the end
@@ -243,7 +237,7 @@ def extract_numbers(text: str, exclude: Sequence[tuple[int, int]] = ()) -> list[
             unit = _CURRENCY_SIGNS[sign.group().rstrip(" ").lower()]
         elif cw is not None:
             unit = _CURRENCY[fold(cw)]
-        elif unit is not None and (unit in _FUNCTION_WORDS or text[end] != " "):
-            unit = None  # a function word, or not right after a space in the text itself
-        out.append(NumberMention(text[start:end], _value(number, x1, x2), unit, start, end))
+        elif unit is not None and (source[end] != " " or not is_unit(unit)):
+            unit = None  # not a measure or counted noun, or not right after a space
+        out.append(NumberMention(source[start:end], _value(number, x1, x2), unit, start, end))
     return out

@@ -4,8 +4,11 @@ scan copy of a text with the places where numbers may start.
 Both scanners (:mod:`worker.enrich.dates`, :mod:`worker.enrich.numbers`) start a match
 only after a space of the scan copy, which gives the regex engine a literal to skip to and
 the left word boundary for free. The date scan meets every digit after a space anyway and
-records them, so that the number scan on the same text (the pipeline runs dates first)
-tries those places only.
+records them in a :class:`Scan`, so that the number scan of the same :class:`Scan` (the
+pipeline makes one per text and runs dates first) tries those places only. There is no
+module state: a :class:`Scan` is the only thing the two scans share.
+
+Folding and the spelling tables come from :mod:`worker.enrich.lexicon`.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from worker.enrich.lexicon import ARABIC_VARIANTS, NUKTA_AFTER, fold
+from worker.enrich.tokens import WORD_MARKS
+
 __all__ = [
     "DIGITS",
     "FOLLOWS_DIGIT",
     "MAX_PLACES",
+    "Scan",
     "cased",
     "fold",
     "gated_pattern",
     "keyword_pattern",
-    "number_starts",
-    "remember_number_starts",
     "scan_copy",
     "spellings",
 ]
@@ -37,35 +42,10 @@ MAX_PLACES = 10_000
 
 # --- shared with worker.enrich.dates: spelling-tolerant keyword patterns ---------------
 
-# In NFC text a nukta follows only these consonants: the precomposed ऩ ऱ ऴ stay composed,
-# and the other nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़, Bengali ড় ঢ় য়) are decomposed.
-_NUKTA_AFTER = {**dict.fromkeys("कखगजडढफय", "\u093c"), **dict.fromkeys("ডঢয", "\u09bc")}
-# Urdu is typed with Arabic keyboard letters as often as with the Urdu ones.
-_ARABIC_VARIANTS = {"ی": "ییى", "ک": "کك", "ہ": "ہه"}
-_FOLD = str.maketrans(
-    {
-        "\u093c": None,
-        "\u09bc": None,
-        "\u0901": "\u0902",
-        "\u200c": None,
-        "\u200d": None,
-        "ي": "ی",
-        "ى": "ی",
-        "ك": "ک",
-        "ه": "ہ",
-    }
-)
-
 
 def spellings(ch: str) -> str:
     """``ch`` and the letters typed for it (Arabic keyboard letters for Urdu ones)."""
-    return _ARABIC_VARIANTS.get(ch, ch)
-
-
-def fold(word: str) -> str:
-    """The lookup key of a matched word: no nukta or joiners, chandrabindu as anusvara,
-    Arabic letter variants as the Urdu ones, lower case."""
-    return word.translate(_FOLD).lower()
+    return ARABIC_VARIANTS.get(ch, ch)
 
 
 def _units(word: str) -> list[str]:
@@ -74,14 +54,14 @@ def _units(word: str) -> list[str]:
     for ch in unicodedata.normalize("NFC", word):
         if ch in "\u093c\u09bc":
             continue  # written or not, the consonant's unit makes it optional
-        if ch in _NUKTA_AFTER:
-            units.append(ch + _NUKTA_AFTER[ch] + "?")
+        if ch in NUKTA_AFTER:
+            units.append(ch + NUKTA_AFTER[ch] + "?")
         elif ch in "\u0901\u0902":
             units.append("[\u0901\u0902]")
         elif ch in "\u094d\u09cd":
             units.append(ch + "[\u200c\u200d]?")  # a virama may carry a joiner
-        elif ch in _ARABIC_VARIANTS:
-            units.append(f"[{_ARABIC_VARIANTS[ch]}]")
+        elif ch in ARABIC_VARIANTS:
+            units.append(f"[{ARABIC_VARIANTS[ch]}]")
         else:
             units.append(re.escape(ch))
     return units
@@ -181,40 +161,48 @@ DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9" + "".join(
 FOLLOWS_DIGIT = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~।॥،؛؟۔“”‘’«»–—…·•"
 # Line breaks, "(", opening quotes and currency signs ("₹5") end words like a space (other
 # spaces are already " " in normalized text); each replacement keeps the length.
-_AS_SPACE = ("\n", "(", "“", "‘", '"', "'", "₹", "$")
-# (text, its scan copy, where numbers may start or None if not scanned yet); one entry.
-_memo: tuple[str, str, tuple[int, ...] | None] = ("", "  ", ())
+_AS_SPACE = ("\n", "(", "“", "‘", '"', "'", "₹", "$", "€", "£")
+
+
+# A colon between letters ("Updated:July"): the colon ends a word like a space. Between
+# digits ("10:30") it glues a token and stays. Led by the literal ":" so that the engine
+# skips from colon to colon; the letter before is checked by a lookbehind from there.
+_LETTER = f"[^\\W\\d_]|(?!\\d)[{WORD_MARKS}]"  # a letter or a mark (a matra), no digit
+_LETTER_COLON = re.compile(f":(?<=(?:{_LETTER}):)(?={_LETTER})")
 
 
 def scan_copy(text: str) -> str:
     """The text as the scanners read it, with offsets the text's plus one: a space at each
-    end; line breaks, "(", opening quotes and currency signs as spaces; "Rs." as "Rs "."""
-    global _memo  # noqa: PLW0603 - a one-entry memo: dates, then numbers, scan one text
-    memo = _memo  # read once: another thread may swap the tuple, never part of it
-    if memo[0] is text:
-        return memo[1]
+    end; line breaks, "(", opening quotes, currency signs and a colon between letters as
+    spaces; "Rs." as "Rs "."""
     scan = f" {text} "  # the space after the end gives a final digit a follower
     for old in _AS_SPACE:
         if old in scan:
             scan = scan.replace(old, " ")
+    if ":" in scan:
+        scan = _LETTER_COLON.sub(" ", scan)
     # One C-level pass: rebuilding the string at each "Rs." was quadratic (a message of
     # 80,000 "Rs.5 " took 20 s).
-    scan = scan.replace("Rs.", "Rs ")
-    _memo = (text, scan, None)
-    return scan
+    return scan.replace("Rs.", "Rs ")
 
 
-def remember_number_starts(text: str, scan: str, starts: tuple[int, ...]) -> None:
-    """Record where numbers may start in ``text``: the offsets, in ``scan`` (its scan
-    copy), of every space followed by a digit that may start a number.
+class Scan:
+    """One text as both scanners read it: the pipeline makes one per text and passes it to
+    :func:`~worker.enrich.dates.extract_dates`, then to
+    :func:`~worker.enrich.numbers.extract_numbers`.
 
-    The date scan meets every such digit anyway; :func:`extract_numbers` on this very
-    string then tries these places only instead of scanning again, with the same result.
+    Attributes:
+        text: the text itself.
+        copy: its :func:`scan_copy`.
+        number_starts: the offsets, in ``copy``, of every space followed by a digit that
+            may start a number (not those of a time): filled in by the date scan, which
+            meets every such digit anyway, so that the number scan tries these places
+            only. None until the date scan has run.
     """
-    global _memo  # noqa: PLW0603 - see scan_copy
-    _memo = (text, scan, starts)
 
+    __slots__ = ("copy", "number_starts", "text")
 
-def number_starts(text: str) -> tuple[int, ...] | None:
-    memo = _memo
-    return memo[2] if memo[0] is text else None
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.copy = scan_copy(text)
+        self.number_starts: tuple[int, ...] | None = None
