@@ -6,13 +6,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := unicode-data kcat curl openssl
 
-.PHONY: demo enrich-demo test bench bench-stream lint system-deps broker-start broker-stop clean
+.PHONY: corpora demo enrich-demo test bench bench-stream lint system-deps broker-start broker-stop clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,gazetteer]'
 	touch $@
+
+# ftfy's own test corpus (its sdist from PyPI, sha256 pinned in tests/corpora/fetch.py),
+# for the peer suite in tests/enrich/test_ftfy_corpus.py.
+corpora: $(VENV)/.installed
+	$(PY) -m tests.corpora.fetch
 
 # unicode-data: Unicode's NormalizationTest.txt for the conformance test; kcat: an
 # independent Kafka client for the integration tests.
@@ -33,7 +38,7 @@ enrich-demo: $(VENV)/.installed
 	@head -n 1 .run/enriched.jsonl | $(PY) -m json.tool --no-ensure-ascii
 
 ## test: the whole test suite (README's test command; .ci/run calls it)
-test: $(VENV)/.installed system-deps
+test: $(VENV)/.installed system-deps corpora
 	$(PY) -m pytest
 
 ## bench: articles per second of the enrichment core on one core, beside baselines

@@ -53,7 +53,9 @@ def test_zwnj_between_arabic_letters_is_kept() -> None:
         ("नम\u2060स्ते", "नमस्ते", "invisible_chars_removed"),
         ("\u202bनमस्ते\u202c \u200fक", "नमस्ते क", "bidi_controls_removed"),
         ("\u2066a\u2069\u200e", "a", "bidi_controls_removed"),
-        ("a\x00b\x1fc\x7fd\x85e\x9f", "abcd\ne", "control_chars_removed"),
+        # C1 characters are cp1252 bytes read as Latin-1 (\x85 is …, see test_mojibake.py);
+        # only the five that cp1252 lacks (81, 8D, 8F, 90, 9D) are controls.
+        ("a\x00b\x1fc\x7fd\x81e\x9d", "abcde", "control_chars_removed"),
         ("a\u00a0b\u2003c\u202fd\u3000e", "a b c d e", "spaces_normalized"),
         ("a    b\t\tc", "a b c", "spaces_normalized"),
         ("a\r\nb\rc\u2028d", "a\nb\nc\nd", "line_breaks_unified"),
@@ -125,9 +127,9 @@ def test_matching_key_folds_spelling_variants() -> None:
     assert matching_key("हँसी") == matching_key("हंसी")
     assert matching_key("Trump") == matching_key("TRUMP")
     assert matching_key("क्\u200dष") == matching_key("क्ष")
-    text = "ज़ेलेंस्की"
-    matching_key(text)
-    assert text == "ज़ेलेंस्की"  # the key never replaces the text
+    # The key drops the nukta; the normalized text, which is what records carry, keeps it.
+    assert matching_key("ज़ेलेंस्की") == "जेलेंस्की"
+    assert norm("ज़ेलेंस्की") == unicodedata.normalize("NFC", "ज़ेलेंस्की") != matching_key("ज़ेलेंस्की")
 
 
 def _conformance_lines() -> list[list[str]]:

@@ -18,8 +18,9 @@ import sys
 import unicodedata
 from dataclasses import dataclass, field
 
+from worker.enrich.lexicon import fold
 from worker.enrich.markup import strip_tags, unescape_entities
-from worker.enrich.mojibake import MOJIBAKE_HINT, repair_mojibake
+from worker.enrich.mojibake import SUSPECT_CLASS, repair_mojibake
 from worker.enrich.streamsafe import limit_combining_marks
 
 NUKTA = "\u093c"
@@ -68,12 +69,13 @@ _INVISIBLE = re.compile(_INVISIBLE_CLASS)
 # character (joiners and line breaks too: an id is no text to shape or wrap), line and
 # paragraph separators, lone surrogates and U+FFFD. A U+202E in an id displays it reversed.
 NOT_IN_IDENTIFIERS = re.compile(_INVISIBLE_CLASS[:-1] + "\n\t\r\u200c\u200d\u2028\u2029]")
-# Anything at all for a pass to do: invisibles, joiners, odd spaces and line breaks,
-# markup, entity and mojibake starts.
+# Anything at all for a pass to do after the mojibake repair (which runs first, with its
+# own cheap check): invisibles, joiners, odd spaces and line breaks, markup, entities.
 _NEEDS_WORK = re.compile(
-    _INVISIBLE_CLASS[:-1] + "\t\r\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-    "<&\u00c2-\u00f4]"
+    _INVISIBLE_CLASS[:-1] + "\t\r\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000<&]"
 )
+# The same, or a character the mojibake repair looks at: clean text pays one scan.
+_NEEDS_ANY_WORK = re.compile(_NEEDS_WORK.pattern[:-1] + SUSPECT_CLASS + "]")
 _REPLACEMENT = re.compile("\ufffd")
 # ZWJ/ZWNJ shape Indic conjuncts only next to a virama (क्‍ष); ZWNJ also separates
 # Arabic-script letters in Urdu/Persian spellings. Anywhere else they are invisible noise.
@@ -135,8 +137,9 @@ class NormalizationReport:
     """What :func:`normalize_text` changed, and how often.
 
     ``lossy`` is true when text had been lost before it reached us (U+FFFD in the input),
-    a mojibake repair had to guess a byte that cp1252 cannot carry, or combining marks
-    beyond 30 in a row were cut (:mod:`worker.enrich.streamsafe`).
+    a mojibake repair had to guess or give up a byte (one that cp1252 cannot carry, or a
+    byte A0 turned into a space), in any script, or combining marks beyond 30 in a row
+    were cut (:mod:`worker.enrich.streamsafe`).
     """
 
     changes: dict[str, int] = field(default_factory=dict)
@@ -188,11 +191,34 @@ def _nfc(text: str, report: NormalizationReport) -> str:
     return fast_nfc(text)
 
 
-def _normalize_pass(text: str, report: NormalizationReport) -> tuple[str, bool]:
-    """One pass of every step; returns the text and whether it was already clean."""
-    text = _nfc(text, report).strip()
+def _repair(text: str, report: NormalizationReport, seen: set[str]) -> str:
+    repair = repair_mojibake(text, seen)
+    report.add("mojibake_repaired", repair.repaired)
+    report.add("mojibake_bytes_guessed", repair.guessed)
+    report.add("mojibake_bytes_lost", repair.lost)
+    if repair.guessed or repair.lost:
+        report.lossy = True
+    return repair.text
+
+
+def _normalize_pass(text: str, report: NormalizationReport, seen: set[str]) -> tuple[str, bool]:
+    """One pass of every step; returns the text and whether it was already clean.
+
+    The mojibake repair comes first, before the text is trimmed and before any line-break
+    or control handling: U+0085 (the last byte of अ, E0 A4 85, read as Latin-1), U+00A0 and
+    U+00AD are bytes of mojibake until the repair has had its say.
+    """
+    text = _nfc(text, report)
+    suspicious = _NEEDS_ANY_WORK.search(text) is not None
+    clean = True
+    if suspicious:
+        repaired = _repair(text, report, seen)
+        if repaired != text:
+            text, clean = _nfc(repaired, report), False
+    text = text.strip()
     if (
-        not _NEEDS_WORK.search(text)
+        clean
+        and not (suspicious and _NEEDS_WORK.search(text))
         and "  " not in text
         and " \n" not in text
         and "\n " not in text
@@ -213,13 +239,6 @@ def _normalize_pass(text: str, report: NormalizationReport) -> tuple[str, bool]:
     if "&" in text:
         text, n = unescape_entities(text)
         report.add("html_entities_unescaped", n)
-    if MOJIBAKE_HINT.search(text):
-        text, repaired, guessed = repair_mojibake(text)
-        report.add("mojibake_repaired", repaired)
-        report.add("mojibake_bytes_guessed", guessed)
-        if guessed:
-            report.lossy = True
-
     if _INVISIBLE.search(text):
         text, n = _CONTROL.subn("", text)
         report.add("control_chars_removed", n)
@@ -255,18 +274,20 @@ def normalize_text(text: str) -> tuple[str, NormalizationReport]:
 
     Steps, in order: runs of combining marks cut to 30 (Stream-Safe Text Format, see
     :mod:`worker.enrich.streamsafe`; before every NFC, which is quadratic in a run's
-    length in CPython); NFC; line breaks unified (CRLF, CR, NEL, U+2028 to ``\\n``; U+2029 to
-    a blank line); HTML tags and entities; mojibake (UTF-8 read as cp1252 or Latin-1);
-    controls, format characters, bidi controls, U+FFFD and stray ZWJ/ZWNJ removed; space
-    characters to one space; lines trimmed, blank-line runs collapsed to one; NFC again.
-    The pass repeats until the text is stable, which makes the function idempotent even
-    when one step uncovers work for an earlier one (``&am\\x01p;`` becomes ``&amp;`` only
-    after the control character is gone).
+    length in CPython); NFC; mojibake (UTF-8 read as cp1252, Latin-1 or another code page,
+    once or twice: :mod:`worker.enrich.mojibake`; C1 characters read as cp1252); line
+    breaks unified (CRLF, CR, NEL, U+2028 to ``\\n``; U+2029 to a blank line); HTML tags
+    and entities; controls, format characters, bidi controls, U+FFFD and stray ZWJ/ZWNJ
+    removed; space characters to one space; lines trimmed, blank-line runs collapsed to
+    one; NFC again. The pass repeats until the text is stable, which makes the function
+    idempotent even when one step uncovers work for an earlier one (``&am\\x01p;`` becomes
+    ``&amp;`` only after the control character is gone).
     """
     report = NormalizationReport()
+    seen: set[str] = set()  # lines ftfy returned, hence its fixed points: not judged twice
     for _ in range(_MAX_PASSES):
         changes = sum(report.changes.values())
-        new, clean = _normalize_pass(text, report)
+        new, clean = _normalize_pass(text, report, seen)
         # Stable when the fast check found nothing to do, or a full pass changed nothing
         # (legitimate joiners keep text off the fast path).
         stable = clean or (new == text and sum(report.changes.values()) == changes)
@@ -276,35 +297,10 @@ def normalize_text(text: str) -> tuple[str, NormalizationReport]:
     return text, report
 
 
-# What the key folds, as (character, replacement): nukta and joiners dropped,
-# chandrabindu as anusvara, and nukta letters that NFC composes (or that text which is not
-# NFC may hold precomposed) as their base letters.
-_KEY_FOLDS = (
-    (NUKTA, ""),
-    (ZWNJ, ""),
-    (ZWJ, ""),
-    ("\u0901", "\u0902"),
-    ("\u0929", "\u0928"),
-    ("\u0931", "\u0930"),
-    ("\u0934", "\u0933"),
-    ("\u0958", "\u0915"),
-    ("\u0959", "\u0916"),
-    ("\u095a", "\u0917"),
-    ("\u095b", "\u091c"),
-    ("\u095c", "\u0921"),
-    ("\u095d", "\u0922"),
-    ("\u095e", "\u092b"),
-    ("\u095f", "\u092f"),
-)
-
-
 def matching_key(text: str) -> str:
     """Fold ``text`` for matching: no nukta, chandrabindu as anusvara, case folded, no joiners.
 
     ``matching_key("ज़ेलेंस्की") == matching_key("जेलेंस्की")``. Never use the key as text.
+    The one folding rule of the core, :func:`worker.enrich.lexicon.fold`.
     """
-    # A few C-level `in`/`replace` scans beat one dict-driven `translate` by far.
-    for char, replacement in _KEY_FOLDS:
-        if char in text:
-            text = text.replace(char, replacement)
-    return text.casefold()
+    return fold(text)

@@ -1,0 +1,1 @@
+"""Third-party test corpora, fetched pinned and hash-checked into ``.corpora/``."""
