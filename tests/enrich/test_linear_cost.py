@@ -92,6 +92,17 @@ CASES: dict[str, Callable[[int], bytes]] = {
     "entity_case_variants": _case_variants,
     "hindi_prose": _repeat("भारत में आज बारिश हुई। "),
     "json_title_and_body": _json_body("Monday 5 March "),
+    # Times, timestamps, yearless dates, units (issue 7: dates, numbers, lexicon).
+    "times_alone": _repeat("9:03 AM "),
+    "times_alone_hi": _repeat("सुबह 10.30 बजे "),
+    "dated_times": _repeat("July 2, 2018, 9:03 AM IST "),
+    "dated_times_hi": _repeat("2 जुलाई 2018 को शाम 5 बजे "),
+    "iso_timestamps": _repeat("2018-07-02T09:03:00+05:30 "),
+    "dates_then_no_time": _repeat("2 July 2018, 5 "),
+    "yearless_days": _repeat("14 दिसंबर "),
+    "letter_colons": _repeat("a:"),
+    "unit_words": _repeat("5 लोगों "),
+    "non_unit_words": _repeat("144 imposed "),
 }
 
 

@@ -6,34 +6,39 @@ keywords, fingerprints) -> record. Pure code: no Kafka, no I/O after constructio
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from worker.enrich import errors
-from worker.enrich.dates import extract_dates
+from worker.enrich.dates import extract_dates, parse_timestamp
 from worker.enrich.decode import DEFAULT_MAX_BYTES, RawArticle, decode
 from worker.enrich.entities import Gazetteer, token_keys
 from worker.enrich.errors import Rejection
 from worker.enrich.fingerprint import content_hash, simhash
-from worker.enrich.keywords import STOPWORDS, keywords
+from worker.enrich.keywords import keywords
 from worker.enrich.language import detect_language, script_shares
+from worker.enrich.lexicon import STOPWORDS
 from worker.enrich.normalize import NormalizationReport, matching_key, normalize_text
 from worker.enrich.numbers import extract_numbers
-from worker.enrich.structure import first_sentence, parse_structure
+from worker.enrich.scanning import Scan
+from worker.enrich.structure import SENTENCE_END, ends_sentence, first_sentence, parse_structure
 from worker.enrich.tokens import tokenize
 
-SCHEMA_VERSION = 1
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-DEFAULT_GAZETTEER = CONFIG_DIR / "gazetteer.json"
+SCHEMA_VERSION = 2
+# config/ in the checkout, mapped to the package worker.data at build time (pyproject.toml),
+# so a wheel installed anywhere carries the gazetteer and the schema.
+DATA = files("worker.data")
+DEFAULT_GAZETTEER = DATA / "gazetteer.json"
+SCHEMA = DATA / "enriched-article.schema.json"
 WORDS_PER_MINUTE = 200
-_TERMINATORS = frozenset("।॥.?!۔؟\"'”’)")
-# A terminator (and any closing quote) before white space or the end.
-_SENTENCE_END = re.compile("[।॥.?!۔؟][\"'”’)]*(?:\\s|$)")
 _TOPIC_MIN_WORDS = 3
 # The simhash is over the body's content words under the matching key: spelling variants
 # count once, and grammar words are left out so unrelated stories do not look alike.
@@ -77,7 +82,7 @@ class Enricher:
 
 
 @cache
-def load_gazetteer(path: Path = DEFAULT_GAZETTEER) -> Gazetteer:
+def load_gazetteer(path: Path | Traversable = DEFAULT_GAZETTEER) -> Gazetteer:
     """Load and compile a gazetteer file once per process (raises GazetteerError)."""
     return Gazetteer.from_path(path)
 
@@ -108,32 +113,62 @@ def _language_hint(value: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def _stamped_times(
+    stamps: list[tuple[str, str]], published: datetime.datetime | None
+) -> tuple[str | None, str | None]:
+    """``published_at`` and ``updated_at``: the producer's publication time wins over the
+    article's own ``Published:`` line; an ``Updated:`` line is placed against either."""
+    published_at = published.isoformat() if published else None
+    updated_at = None
+    for label, stamp in stamps:
+        if label == "published" and published_at is None:
+            published_at = parse_timestamp(stamp)
+        elif label == "updated" and updated_at is None:
+            reference = published.date() if published else _day_of(published_at)
+            updated_at = parse_timestamp(stamp, reference)
+    return published_at, updated_at
+
+
+def _day_of(timestamp: str | None) -> datetime.date | None:
+    """The calendar day of an ISO 8601 timestamp that :func:`parse_timestamp` wrote."""
+    return datetime.date.fromisoformat(timestamp[:10]) if timestamp else None
+
+
 def _count_sentences(body: str, blocks: list[str]) -> int:
     """Sentence ends, plus blocks (subheadings, unterminated paragraphs) that lack one."""
-    return len(_SENTENCE_END.findall(body)) + sum(b[-1:] not in _TERMINATORS for b in blocks)
+    return len(SENTENCE_END.findall(body)) + sum(not ends_sentence(b) for b in blocks)
 
 
 def _build_record(
     article: RawArticle, text: str, report: NormalizationReport, gazetteer: Gazetteer
 ) -> dict[str, Any]:
-    structure = parse_structure(text)
+    title = _clean(article.title, report)
+    structure = parse_structure(text, title)
     body = structure.body or text
     tokens = tokenize(body)
     counts = Counter(tokens)
     scripts = script_shares(text)  # the whole text: leads and teasers show the mix too
     language = detect_language(counts, scripts, _language_hint(article.language))
 
-    title = _clean(article.title, report)
     source = _clean(article.source, report) or structure.source
     url = article.url.strip() or None if article.url else None
     dateline = structure.dateline
+    title = title or structure.title
     if title is None:
-        is_topic = dateline is not None and len(dateline.split()) >= _TOPIC_MIN_WORDS
+        # Only the topic of a `Source (alias), Topic: ` lead is a title; a place is not.
+        is_topic = (
+            structure.source_alias is not None
+            and dateline is not None
+            and len(dateline.split()) >= _TOPIC_MIN_WORDS
+        )
         title = dateline if is_topic else first_sentence(body)
 
     published = article.published_at
-    dates = extract_dates(text, published.date() if published else None)
-    numbers = extract_numbers(text, [(d.start, d.end) for d in dates])
+    published_at, updated_at = _stamped_times(structure.stamps, published)
+    reference = published.date() if published else _day_of(published_at)
+    scan = Scan(text)  # one scan of the text: the date scan finds where numbers start
+    dates = extract_dates(scan, reference)
+    numbers = extract_numbers(scan, [(d.start, d.end) for d in dates])
     # Entities of the whole text (a teaser names real people), passage by passage. Each
     # distinct word is keyed once, for the entities and the simhash alike.
     passages: list[str] = [*tokenize(structure.lead), "", *tokens]
@@ -152,7 +187,8 @@ def _build_record(
         "url": url,
         "source": source,
         "title": title,
-        "published_at": published.isoformat() if published else None,
+        "published_at": published_at,
+        "updated_at": updated_at,
         "dateline": dateline,
         "language": {"code": language.code, "confidence": language.confidence},
         "scripts": scripts,
@@ -160,6 +196,7 @@ def _build_record(
         "paragraphs": structure.paragraphs or [body],
         "subheadings": structure.subheadings,
         "related_headlines": structure.related_headlines,
+        "credits": structure.credits,
         "dates": [{"text": d.text, "value": d.value, "granularity": d.granularity} for d in dates],
         "entities": [e.as_dict() for e in entities],
         "numbers": [{"text": n.text, "value": n.value, "unit": n.unit} for n in numbers],
