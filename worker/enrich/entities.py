@@ -1,17 +1,21 @@
 """Named entities from a gazetteer, matched on folded spellings with Devanagari-safe boundaries.
 
-The gazetteer (``config/gazetteer.json``) lists each entity once with its English
-canonical name and its aliases in Latin, Devanagari, Urdu and Bengali spellings. Aliases
-are stored as sequences of word tokens under the matching key (nukta, chandrabindu,
-joiners and case folded), and an article's tokens are looked up in that table: whole
-tokens only, so ``रूसी`` (Russian) is never ``रूस`` (Russia), and the cost does not grow
-with the size of the gazetteer.
+The gazetteer (``config/gazetteer.json``, built by ``config/gazetteer/build.py`` and
+shipped as package data) lists each entity once with its English canonical name and its
+aliases in Latin, Devanagari, Urdu and Bengali spellings. Aliases are stored as sequences
+of word tokens under the matching key (nukta, chandrabindu, joiners and case folded), and
+an article's tokens are looked up in that table: whole tokens only, so ``रूसी`` (Russian)
+is never ``रूस`` (Russia), and the cost does not grow with the size of the gazetteer.
+The longest alias at a position wins, so ``Allahabad High Court`` is the court, not
+the city. An alias written in capitals (``US``, ``U.S.``, ``AAP``) matches only words
+written in capitals: ``us`` and ``aap`` are words of English and Hindi.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from itertools import compress
 from pathlib import Path
 from typing import Any
@@ -64,9 +68,12 @@ def token_keys(tokens: Sequence[str]) -> list[str]:
 class Gazetteer:
     """A compiled gazetteer. Build once (it compiles a large regex) and share it."""
 
-    def __init__(self, entities: Mapping[str, Entity]) -> None:
-        """``entities`` maps each alias's matching key to its entity."""
+    def __init__(self, entities: Mapping[str, Entity], capitals: Iterable[str] = ()) -> None:
+        """``entities`` maps each alias's matching key to its entity; ``capitals`` are the
+        keys that match only words written in capitals."""
         self._by_key = dict(entities)
+        self._capitals = frozenset(tuple(TOKEN.findall(k)) for k in capitals)
+        self._capital_singles = frozenset(p[0] for p in self._capitals if len(p) == 1)
         # First key token -> the aliases (as key-token tuples) starting with it, longest first.
         starts: dict[str, list[tuple[tuple[str, ...], Entity]]] = {}
         for key, entity in self._by_key.items():
@@ -81,8 +88,10 @@ class Gazetteer:
         # For the other starts: the second key tokens their longer aliases go on with, and
         # their one-token alias. A start word that is also a common word ("a") then costs
         # one set lookup when the next token continues no alias, not a try of each alias.
-        self._seconds = {k: frozenset(p[1] for p, _ in c if len(p) > 1) for k, c in starts.items()}
-        self._alone = {k: e for k, c in starts.items() for p, e in c if len(p) == 1}
+        # (Only for the starts not in _single, which are the few: the tables stay small.)
+        rest = {k: c for k, c in starts.items() if k not in self._single}
+        self._seconds = {k: frozenset(p[1] for p, _ in c if len(p) > 1) for k, c in rest.items()}
+        self._alone = {k: e for k, c in rest.items() for p, e in c if len(p) == 1}
 
     def __len__(self) -> int:
         return len({e.canonical for e in self._by_key.values()})
@@ -97,6 +106,7 @@ class Gazetteer:
         if not isinstance(doc, dict) or not isinstance(doc.get("entities"), list):
             raise GazetteerError("expected an object with an 'entities' list")
         by_key: dict[str, Entity] = {}
+        capitals: set[str] = set()
         for i, item in enumerate(doc["entities"]):
             if not isinstance(item, dict):
                 raise GazetteerError(f"entities[{i}] is not an object")
@@ -110,14 +120,21 @@ class Gazetteer:
             entity = Entity(canonical, kind)
             for alias in [canonical, *aliases]:
                 key = matching_key(" ".join(TOKEN.findall(alias)))
-                if key:
+                if not key:
+                    continue
+                if key not in by_key:
                     # First entity wins an alias two entities share; the order of the file
                     # is the tie-break, so put the more newsworthy entity first.
-                    by_key.setdefault(key, entity)
-        return cls(by_key)
+                    by_key[key] = entity
+                    if alias.isupper():
+                        capitals.add(key)
+                elif by_key[key] is entity and not alias.isupper():
+                    capitals.discard(key)  # "Sebi" beside "SEBI": any case will do
+        return cls(by_key, capitals)
 
     @classmethod
-    def from_path(cls, path: Path) -> Gazetteer:
+    def from_path(cls, path: Path | Traversable) -> Gazetteer:
+        """Build from a file, or from a package resource (``importlib.resources``)."""
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -144,6 +161,7 @@ class Gazetteer:
         if keys is None:
             keys = token_keys(tokens)
         starts, single = self._starts, self._single
+        capital_singles = self._capital_singles
         found: dict[str, list[Any]] = {}
         skip_until = 0
         for i in compress(range(len(keys)), map(starts.__contains__, keys)):
@@ -151,16 +169,23 @@ class Gazetteer:
                 continue
             entity = single.get(keys[i])
             if entity is not None:
+                if keys[i] in capital_singles and not tokens[i].isupper():
+                    continue
                 form = tokens[i]
             elif (keys[i + 1] if i + 1 < len(keys) else "") not in self._seconds[keys[i]]:
                 entity = self._alone.get(keys[i])
-                if entity is None:
+                if entity is None or (keys[i] in capital_singles and not tokens[i].isupper()):
                     continue
                 form = tokens[i]
             else:
                 # Longest first: the first candidate whose tokens all follow is the match.
                 match = next(
-                    (c for c in starts[keys[i]] if tuple(keys[i : i + len(c[0])]) == c[0]), None
+                    (
+                        c
+                        for c in starts[keys[i]]
+                        if tuple(keys[i : i + len(c[0])]) == c[0] and self._cased(c[0], tokens, i)
+                    ),
+                    None,
                 )
                 if match is None:
                     continue
@@ -179,3 +204,7 @@ class Gazetteer:
             EntityMention(e.canonical, e.type, n, tuple(forms), first)
             for e, n, forms, first in found.values()
         ]
+
+    def _cased(self, parts: tuple[str, ...], tokens: Sequence[str], i: int) -> bool:
+        """Whether the tokens at ``i`` are written as alias ``parts`` requires (capitals)."""
+        return parts not in self._capitals or all(t.isupper() for t in tokens[i : i + len(parts)])
