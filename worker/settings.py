@@ -1,9 +1,9 @@
 """Worker settings: one typed dataclass, from ``ARTICLE_WORKER_*`` variables and a TOML file.
 
 Precedence, lowest first: the defaults below, the TOML file (``ARTICLE_WORKER_CONFIG``,
-else ``config/worker.toml`` when it exists), then environment variables. Every setting
-is checked at start; anything wrong (a typo in a variable name included) stops the
-worker with one clear message listing every problem.
+else ``config/worker.toml`` under the working directory when it exists), then environment
+variables. Every setting is checked at start; anything wrong (a typo in a variable name
+included) stops the worker with one clear message listing every problem.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "ARTICLE_WORKER_"
-DEFAULT_CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "worker.toml"
+# Relative to the working directory: an installed worker has no source folder to look in.
+DEFAULT_CONFIG_FILE = Path("config") / "worker.toml"
 PROCESSING_GUARANTEES = ("at_least_once", "exactly_once")
 # gzip is in the standard library; snappy, lz4 and zstd would need codec packages that
 # neither kafka-python nor aiokafka installs, so they are not offered.
