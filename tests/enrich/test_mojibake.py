@@ -23,8 +23,9 @@ from tests.enrich.test_linear_cost import (
     LARGE,
     SMALL,
     TRIES,
+    _unique_lines,
 )
-from worker.enrich import lostbytes, mojibake
+from worker.enrich import mojibake
 from worker.enrich.decode import DEFAULT_MAX_BYTES
 from worker.enrich.normalize import normalize_text
 
@@ -148,6 +149,45 @@ def test_lost_closing_quote_is_guessed_in_any_script() -> None:
     assert (text, report.lossy) == ("उन्होंने कहा “हां” और", True)
 
 
+@pytest.mark.parametrize(
+    "original",
+    [
+        "ਉੱਤੇ ਏਕ",
+        "ગુજરાત રાજ્ય",
+        "தமிழ்நாடு",
+        "తెలుగు భాష",
+        "ಕನ್ನಡ ಭಾಷೆ",
+        "Россия и Москва",
+    ],
+)
+def test_mojibake_left_undecoded_is_flagged_in_any_script(original: str) -> None:
+    # cp1252 dropped bytes that no guesser knows in these scripts: what ftfy cannot
+    # decode stays, but the record must say so (the reviewer's finding 6).
+    text, report = normalize_text(cp1252(original))
+    assert report.lossy is True
+    assert report.changes["mojibake_unrepaired"] >= 1
+    assert mojibake.unrepaired_runs(text) == report.changes["mojibake_unrepaired"]
+
+
+@pytest.mark.parametrize(
+    "correct",
+    ["São Paulo", "ATENÇÃO", "Zürich", "Łódź", "CONCEIÇÃO", "A IRMÃ”", "voilà…", "Ã is a letter"],
+)
+def test_correct_latin_is_no_unrepaired_mojibake(correct: str) -> None:
+    assert mojibake.unrepaired_runs(correct) == 0
+
+
+def test_lone_lead_before_a_space_is_lossy_in_a_longer_line_too() -> None:
+    # ftfy reads "Â " as Â and a byte A0 (a guess) alone and, inside a longer line, in
+    # its decode_inconsistent_utf8 step, which does not say so.
+    _, alone = normalize_text("Lone Â here.")
+    long = "Ã is a letter in Portuguese: São João… Lone Â here."
+    _, inside = normalize_text(long)
+    assert alone.lossy is True
+    assert inside.lossy is True
+    assert inside.changes["mojibake_bytes_guessed"] >= 1
+
+
 def test_restored_a0_byte_is_a_guess() -> None:
     # A tool turned byte A0 (of à) into a space; ftfy puts it back: a guess, so lossy.
     text, report = normalize_text("voilÃ le travail")
@@ -232,8 +272,7 @@ REPAIR_CEILING_SECONDS = CEILING_SECONDS * 0.75
 
 def _normalize_seconds(text: str) -> float:
     # Cold memos: a repeated unit must not time as a cache hit.
-    mojibake._fix_segment.cache_clear()
-    lostbytes._fill_run.cache_clear()
+    mojibake.clear_caches()
     gc.collect()
     start = time.process_time()
     normalize_text(text)
@@ -280,6 +319,9 @@ CASES: dict[str, Callable[[int], str]] = {
     "latin_accents": _text("Café "),
     "lone_arabic_leads": _text(cp1252("کہ ځ ")),
     "random_mix": _random_mix,
+    "unique_bad_lines": lambda size: _unique_lines(size).decode(),
+    "unrepaired_runs": _text(cp1252("தமிழ்நாடு") + " "),
+    "lead_pairs_and_spaces": _text("Â à¨ "),
 }
 
 

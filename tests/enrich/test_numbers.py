@@ -279,4 +279,16 @@ def test_one_lexicon() -> None:
         for lang, markers in script.items():
             assert markers <= set(lexicon.GRAMMAR_WORDS[lang][0].split())
     assert {"है", "आहे", "छ", "ہے", "the", "The"} <= lexicon.STOPWORDS
-    assert all(lexicon.is_unit(w) for w in lexicon.UNIT_WORDS)
+    # The unit table is the one extract_numbers reads: its words are units after a
+    # number, in any case; words it lacks are not.
+    for text, unit in [
+        ("12 km", "km"),
+        ("8 Kilometres", "Kilometres"),
+        ("2 tonnes", "tonnes"),
+        ("40 लोगों", "लोगों"),
+        ("10 गांवों", "गांवों"),
+        ("7 apples", None),
+        ("4 हाथी", None),
+    ]:
+        assert lexicon.is_unit(text.split()[1]) is (unit is not None)
+        assert [n.unit for n in extract_numbers(text)] == [unit]

@@ -293,6 +293,98 @@ def test_records_carry_titles_datelines_and_credits() -> None:
     assert place["title"] == "Heavy rain lashed the city."
 
 
+# --- review of issue 7: prose that looked like a credit, stamp, teaser or dateline ------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Officials met on Monday.\n\nInput costs have risen by 20 percent, farmers said."
+        "\n\nThe work will continue.",
+        "Source code of the app was leaked online, the company said.\n\nIt has filed a complaint.",
+        "Courtesy of local volunteers, food reached 400 families by evening",
+        "पहला पैरा है।\n\nसाभार सहित लौटाया गया सामान सबको मिल गया\n\nदूसरा पैरा है।",
+        "A fire broke out at a factory in Surat on Monday night, officials said.\n\n"
+        "Updated: The death toll rose to 12 on Tuesday evening, police said.\n\n"
+        "Rescue work went on through the night.",
+        f"{P1}\n\nPublished: 5 people were arrested on Tuesday, police said.\n\n{P2}",
+        f"{P1}\n\nPosted: 3 players were injured in the match on July 2, 2018.\n\n{P2}",
+        "Officials met on Monday to discuss the plan.\n\nThe meeting went well.\n\n"
+        "The work is expected to finish by December",
+        "नई दिल्ली में आज भारी बारिश हुई।\n\nक्या आप जानें कि इस साल कितनी बारिश हुई?\n\nमौसम विभाग ने कहा।",
+        "नई दिल्ली में आज भारी बारिश हुई।\n\nअब सवाल यह है कि किसानों को उनका हक कब मिलेगा, और सरकार"
+        " इस पर क्या कदम उठाएगी?\n\nमौसम विभाग ने कहा।",
+        "नई दिल्ली में आज भारी बारिश हुई।\n\nलोग पूछ रहे हैं कि आखिर सरकार इस बार क्या करेगी, देखें आगे"
+        " क्या होता है!\n\nमौसम विभाग ने कहा।",
+    ],
+)
+def test_prose_is_no_credit_stamp_or_teaser(text: str) -> None:
+    s = parse_structure(text)
+    assert (s.credits, s.stamps, s.related_headlines, s.title) == ([], [], [], None)
+    assert s.body == text
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "Source: Ministry of Health",
+        "Courtesy: ANI",
+        "(Courtesy Twitter)",
+        "साभार: दैनिक जागरण",
+        "(इनपुट - एजेंसी)",
+        "With inputs from our Delhi bureau",
+    ],
+)
+def test_input_labels_with_a_separator_and_a_name_are_credits(credit: str) -> None:
+    s = parse_structure(f"{P1}\n\n{P2}\n\n{credit}")
+    assert (s.credits, s.paragraphs) == ([credit], [P1, P2])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Source: officials said it was fine",
+        "Source: " + "Word " * 7,
+        "Courtesy: मंत्री ने कहा",
+        "Inputs from farmers were sought by the panel.",
+    ],
+)
+def test_an_input_label_before_a_sentence_is_no_credit(line: str) -> None:
+    text = f"{P1}\n\n{line.strip()}\n\n{P2}"
+    s = parse_structure(text)
+    assert (s.credits, s.body) == ([], text)
+
+
+@pytest.mark.parametrize("rest", ["09:03 AM IST, July 2, 2018", "09:03 IST", "July 2, 2018 (IST)"])
+def test_a_stamp_is_a_date_or_time_and_little_else(rest: str) -> None:
+    s = parse_structure(f"{P1}\n\nUpdated: {rest}\n\n{P2}")
+    assert (s.stamps, s.paragraphs) == ([("updated", rest)], [P1, P2])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Warning: Heavy rain is expected in the city.",
+        "Highlights: The team won the cup.",
+        "Fact Check: The claim is false.",
+        "Important: Schools are closed today.",
+        "Question: What is the plan?",
+        "Ans: The plan is good.",
+        "Dear Readers: We are back.",
+        "Step 1: Open the app.",
+        "चेतावनी: आज भारी बारिश होगी।",
+        "Rahul Gandhi: We will fight this law in every street.",
+        '"Rahul Gandhi: the law will go," he said.',
+        "राहुल गांधी: हम इस कानून के खिलाफ लड़ेंगे।",
+        "Nitin Gadkari (BJP) – The minister said the road will open.",
+        "Sachin Tendulkar (File Photo) - The batsman said he is fine.",
+    ],
+)
+def test_labels_speakers_and_brackets_are_no_datelines(text: str) -> None:
+    s = parse_structure(text)
+    assert (s.dateline, s.credits, s.body) == (None, [], text)
+
+
 # --- one home for sentence ends ------------------------------------------------------------
 
 
@@ -325,6 +417,14 @@ LINEAR_UNITS = [
     "With inputs from " + "x" * 100 + "\n",
     "Read More" + " " * 30 + "x\n",
     "जानें, क्या? ",
+    "Updated: Jul 2, 2018, 09:03 AM IST\n",
+    "Updated: Jul 2, 2018" + " :" * 60 + "\n",
+    "(Courtesy Twitter)\n",
+    "Source: " + "Ab " * 10 + "\n",
+    "Nitin Gadkari (BJP) – ",
+    "Rahul Gandhi: We ",
+    "क, जानें है! ",
+    "क ख ग घ ङ च छ, और ज? ",
 ]
 
 

@@ -8,7 +8,9 @@ an article's tokens are looked up in that table: whole tokens only, so ``रू�
 is never ``रूस`` (Russia), and the cost does not grow with the size of the gazetteer.
 The longest alias at a position wins, so ``Allahabad High Court`` is the court, not
 the city. An alias written in capitals (``US``, ``U.S.``, ``AAP``) matches only words
-written in capitals: ``us`` and ``aap`` are words of English and Hindi.
+written in capitals: ``us`` and ``aap`` are words of English and Hindi. A one-word one
+(``US``) also needs words around it that are not in capitals, since a headline in
+capitals (``LET US GO``) writes the pronoun so too; ``U.S.`` with its dots is a name anyway.
 """
 
 from __future__ import annotations
@@ -169,12 +171,14 @@ class Gazetteer:
                 continue
             entity = single.get(keys[i])
             if entity is not None:
-                if keys[i] in capital_singles and not tokens[i].isupper():
+                if keys[i] in capital_singles and not self._capital_word(tokens, keys, i):
                     continue
                 form = tokens[i]
             elif (keys[i + 1] if i + 1 < len(keys) else "") not in self._seconds[keys[i]]:
                 entity = self._alone.get(keys[i])
-                if entity is None or (keys[i] in capital_singles and not tokens[i].isupper()):
+                if entity is None or (
+                    keys[i] in capital_singles and not self._capital_word(tokens, keys, i)
+                ):
                     continue
                 form = tokens[i]
             else:
@@ -204,6 +208,23 @@ class Gazetteer:
             EntityMention(e.canonical, e.type, n, tuple(forms), first)
             for e, n, forms, first in found.values()
         ]
+
+    def _capital_word(self, tokens: Sequence[str], keys: Sequence[str], i: int) -> bool:
+        """Whether token ``i``, a capital-only one-word alias, is written as that name.
+
+        It must be in capitals, and not amid words in capitals: ``LET US GO`` and
+        ``HELP US`` are a headline's pronoun. Each neighbour in the same passage counts
+        against it when it is a word of two or more letters in capitals that is not
+        itself such an alias (``US, UK and EU`` is names beside names); a token with no
+        neighbour at all (``US`` alone) is the name.
+        """
+        if not tokens[i].isupper():
+            return False
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tokens) and tokens[j]]
+        return not neighbours or not all(
+            len(tokens[j]) > 1 and tokens[j].isupper() and keys[j] not in self._capital_singles
+            for j in neighbours
+        )
 
     def _cased(self, parts: tuple[str, ...], tokens: Sequence[str], i: int) -> bool:
         """Whether the tokens at ``i`` are written as alias ``parts`` requires (capitals)."""

@@ -274,11 +274,20 @@ AGENCIES = (
     "পিটিআই|এএনআই|এজেন্সি|ایجنسی|اے پی پی"
 )
 
-# What introduces a credit line (`(इनपुट: एजेंसी भाषा)`, `With inputs from …`).
-INPUT_LABELS = (
-    "with inputs from|with input from|with agency inputs|inputs from|agency inputs|inputs|input|"
-    "इनपुट|इनपुट्स|एजेंसी इनपुट|साभार|source|courtesy"
-)
+# What introduces a credit line. The phrases say so alone (`With inputs from Reuters`);
+# the labels are also prose words (`Input costs rose`, `Source code leaked`), so they need
+# a separator or a bracket (`(इनपुट: एजेंसी भाषा)`, `Courtesy: ANI`).
+INPUT_PHRASES = "with inputs from|with input from|with agency inputs|inputs from"
+INPUT_LABELS = "agency inputs|inputs|input|इनपुट|इनपुट्स|एजेंसी इनपुट|साभार|source|courtesy"
+
+# The grammar words a credit's name may hold (`Ministry of Health`, `our Delhi bureau`).
+CREDIT_CONNECTORS = "of|and|the|our|for|के|की|का"
+
+# What in a stamp label says the stamp is of an update (else it is of publication).
+UPDATE_LABELS = "updat|modif|अपडेट|अद्यतन|আপডেট|اپ ڈیٹ"
+
+# What may stand beside the date of a time stamp (`Jul 2, 2018 09:03 AM (IST)`).
+STAMP_ZONES = "ist|gmt|utc|pkt|npt|bst|hrs|am|pm|a.m.|p.m.|बजे|सुबह|शाम|दोपहर|रात"
 
 # Labels of time-stamp lines (`Updated: …`, `प्रकाशित: …`).
 STAMP_LABELS = (
@@ -293,7 +302,16 @@ KICKERS = "breaking news|breaking|just in|ब्रेकिंग न्यू�
 # Labels that read like a `Place: ` dateline but are none.
 NOT_PLACES = (
     "note|nb|n.b|disclaimer|editor's note|update|correction|also|watch|video|photo|photos|"
-    "opinion|analysis|explained|read|exclusive|live|नोट|ध्यान दें|सूचना|अपडेट|वीडियो|तस्वीरें"
+    "opinion|analysis|explained|read|exclusive|live|warning|highlights|highlight|fact check|"
+    "important|question|answer|ans|q|a|dear readers|dear reader|step|part|point|tip|tips|day|"
+    "key points|summary|faq|नोट|ध्यान दें|सूचना|अपडेट|वीडियो|तस्वीरें|चेतावनी|हाइलाइट्स|"
+    "फैक्ट चेक|जरूरी|ज़रूरी|महत्वपूर्ण|सवाल|जवाब|प्रश्न|उत्तर|प्रिय पाठकों|स्टेप"
+)
+
+# First-person openers: `Rahul Gandhi: We will fight…` quotes a speaker, not a dateline.
+FIRST_PERSON = (
+    "I|I'm|I've|I'll|We|We're|We've|We'll|My|Our|हम|मैं|हमें|मुझे|हमने|मैंने|हमारी|हमारा|"
+    "मेरी|मेरा|मी|आम्ही|हामी|म|میں|ہم|আমি|আমরা"
 )
 
 # Verbs of saying: `X said: ` opens a quotation, not a dateline.
@@ -305,4 +323,11 @@ SPEECH_VERBS = (
 # Clickbait imperatives of teaser headlines (`…, जानें क्यों …?`).
 TEASER_CUES = (
     "जानें|जानिए|जानिये|देखें|देखिए|जाणून|पाहा|हेर्नुहोस्|थाहा|جانیے|دیکھیں|জানুন|দেখুন|Know|Watch|Explained"
+)
+
+# Words that join clauses of one sentence (`…, और सरकार…`, `यह है कि…`): a question or
+# exclamation that has one is prose, where a two-clause teaser headline has none.
+CLAUSE_JOINS = (
+    "और|तथा|एवं|लेकिन|किंतु|परंतु|मगर|बल्कि|जबकि|क्योंकि|कि|आणि|पण|कारण|र|तर|किनभने|"
+    "اور|لیکن|کہ|کیونکہ|এবং|কিন্তু|কারণ|যে"
 )

@@ -38,6 +38,7 @@ _SEQUENCE_PATTERN = (
     f"|[\u00e0-\u00ef]{_CONT}{{2}}"
     f"|[\u00f0-\u00f4]{_CONT}{{3}}"
 )
+CONTINUATION: Final = _CONT
 _RUN = re.compile(f"(?:{_SEQUENCE_PATTERN})+")
 _SEQUENCE = re.compile(_SEQUENCE_PATTERN)
 # Where a byte may have been lost: U+FFFD, â€?, a lead pair or Arabic lead cut short.
@@ -168,21 +169,42 @@ def _as_mojibake(char: str) -> str:
     return "".join(_BYTE_TO_CHAR.get(b, chr(b)) for b in char.encode("utf-8"))
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
+def _kind(seq: str) -> tuple[bool, bool, str]:
+    """Whether ``seq`` lost a byte, whether it is a whole Indic or Arabic-script sequence,
+    and what it decodes to ("" if nothing): memoized, sequences are a few characters and
+    a run can hold 260,000 of them (a mebibyte of ``à¤``)."""
+    return _incomplete(seq), _script(seq), _decoded(seq) or ""
+
+
+@lru_cache(maxsize=4096)
+def _filled(seq: str, prev: str, nxt: str) -> str | None:
+    """The mojibake for ``seq`` with its lost byte guessed from the characters around it,
+    "" when lost beyond guessing, None when it is no sequence to fill (memoized)."""
+    char = _guess(_to_bytes(seq), prev, nxt)
+    return None if char is None else _as_mojibake(char) if char else ""
+
+
 def _fill_run(run: str, before: str, after: str, arabic: bool) -> Repair | None:
     """The run with its lost bytes guessed and put back, still as mojibake (as a browser
     shows it, C1 characters for cp1252's holes), so that ftfy decodes it whole and
     consistently, outer layers of double mojibake included; None when it has no gap this
-    guesser may fill. Memoized: words repeat, and the per-run work is Python."""
+    guesser may fill. Memoized for short runs (words repeat); the memo of a long one would
+    hold it whole."""
+    if len(run) <= _MEMO_RUN:
+        return _fill_short_run(run, before, after, arabic)
+    return _fill_any_run(run, before, after, arabic)
+
+
+def _fill_any_run(run: str, before: str, after: str, arabic: bool) -> Repair | None:
     sequences = _SEQUENCE.findall(run)
-    gaps = [_incomplete(s) for s in sequences]
-    if not any(gaps):
+    kinds = [_kind(s) for s in sequences]
+    if not any(kind[0] for kind in kinds):
         return None
-    script = [_script(s) for s in sequences]
     pieces: list[str] = []
     out = Repair("")
     for k, seq in enumerate(sequences):
-        if not gaps[k]:
+        if not kinds[k][0]:
             pieces.append(seq)
             continue
         lead = ord(seq[0])
@@ -191,25 +213,40 @@ def _fill_run(run: str, before: str, after: str, arabic: bool) -> Repair | None:
         if (
             0xD8 <= lead <= 0xDB
             and not arabic
-            and not ((k and script[k - 1]) or (k + 1 < len(sequences) and script[k + 1]))
+            and not ((k and kinds[k - 1][1]) or (k + 1 < len(sequences) and kinds[k + 1][1]))
         ):
             return None
         # A lone â€ stands for ” only between clean characters; next to other code-page
         # characters it is part of mojibake that ftfy reads better (â€ś is “ in cp1250).
         if lead == 0xE2 and len(sequences) == 1 and (SUSPECT.match(before) or SUSPECT.match(after)):
             return None
-        prev = (_decoded(sequences[k - 1]) or "")[-1:] if k else before
-        nxt = (_decoded(sequences[k + 1]) or "")[:1] if k + 1 < len(sequences) else after
-        char = _guess(_to_bytes(seq), prev, nxt)
-        if char is None:
+        prev = kinds[k - 1][2][-1:] if k else before
+        nxt = kinds[k + 1][2][:1] if k + 1 < len(sequences) else after
+        piece = _filled(seq, prev, nxt)
+        if piece is None:
             return None
-        if char:
+        if piece:
             out.guessed += 1
-            pieces.append(_as_mojibake(char))
+            pieces.append(piece)
         else:
             out.lost += 1  # nothing worth guessing: the letter is dropped, and flagged
     out.text = "".join(pieces)
     return out
+
+
+# Runs up to this long are memoized whole (key and value: 4096 x 64 characters at most).
+_MEMO_RUN = 64
+_fill_short_run = lru_cache(maxsize=4096)(_fill_any_run)
+
+
+decode_run: Final = _decoded
+
+
+def fill_run_cache_clear() -> None:
+    """Forget the memo of filled runs."""
+    _fill_short_run.cache_clear()
+    _kind.cache_clear()
+    _filled.cache_clear()
 
 
 def fill_lost_bytes(text: str) -> Repair:

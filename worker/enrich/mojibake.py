@@ -17,7 +17,9 @@ Two repairers work in turn, and neither touches text that is already correct:
 
 A cheap check (one regex scan for any character that a single-byte code page makes of a
 byte 80-FF, bar the common typographic ones) skips both for clean text: ASCII, Indic and
-Arabic-script text with curly quotes and dashes never reach ftfy. Every step is linear:
+Arabic-script text with curly quotes and dashes never reach ftfy. What neither repairer
+can decode (a byte lost in Tamil, Gujarati, Cyrillic...) is left, and counted by
+:func:`unrepaired_runs` so that the record is flagged lossy. Every step is linear:
 ftfy reads long lines in pieces and bad lines beyond the 256th in blocks (a mebibyte of
 the worst inputs in tests/enrich/test_mojibake.py takes 0.1-1.2 s).
 """
@@ -31,24 +33,33 @@ from typing import Final
 
 import ftfy
 import ftfy.chardata
-from ftfy.badness import BADNESS_RE, is_bad
+from ftfy.badness import is_bad
 
+from worker.enrich.badlines import bad_segments, changed_part, next_bad
 from worker.enrich.lostbytes import (
     BROWSER_CP1252,
     C1,
+    CONTINUATION,
     SUSPECT,
     SUSPECT_CLASS,
     Repair,
     decode_leftovers,
+    decode_run,
     fill_lost_bytes,
+    fill_run_cache_clear,
     fix_lone_arabic_leads,
 )
 
-__all__ = ["SUSPECT", "SUSPECT_CLASS", "Repair", "repair_mojibake"]
+__all__ = [
+    "SUSPECT",
+    "SUSPECT_CLASS",
+    "Repair",
+    "clear_caches",
+    "repair_mojibake",
+    "unrepaired_runs",
+]
 
 
-# ftfy's badness heuristic, with `^` at every line start: ftfy judges each line apart.
-_BAD_LINE = re.compile(BADNESS_RE.pattern, re.VERBOSE | re.MULTILINE)
 _FTFY_CONFIG: Final = ftfy.TextFixerConfig(
     unescape_html=False,
     remove_terminal_escapes=True,
@@ -66,76 +77,6 @@ _FTFY_CONFIG: Final = ftfy.TextFixerConfig(
     normalization=None,
     explain=True,
 )
-# Lines handed to ftfy one by one, as ftfy.fix_text does, up to this many; after that,
-# blocks of lines of at least _BLOCK characters: a message of 300,000 one-word bad lines
-# cost ftfy 7 s line by line (20 us a call), and mojibake that fills so many lines is
-# one document wrongly decoded, which ftfy repairs as well in blocks.
-_LINES_ONE_BY_ONE = 256
-_BLOCK = 4096
-
-
-def _changed(old: str, new: str) -> str:
-    """The part of ``new`` that differs from ``old`` (common ends cut by bisection)."""
-    lo, hi = 0, min(len(old), len(new))
-    while lo < hi:  # the longest common prefix
-        mid = (lo + hi + 1) // 2
-        if old[:mid] == new[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, min(len(old), len(new)) - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if old[len(old) - mid :] == new[len(new) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return new[prefix : len(new) - lo]
-
-
-# ftfy's badness patterns are at most 7 characters long, and each holds a suspicious one.
-_BAD_REACH = 7
-# Suspicious characters looked at one by one before the badness regex reads on at length.
-_WINDOWS = 32
-
-
-def _next_bad(text: str, pos: int) -> re.Match[str] | None:
-    """The next match of ftfy's badness regex from ``pos``. It is costly (0.15 us a
-    character), so it first reads only around the suspicious characters; a text full of
-    them (a page of accented Latin) is read through at once."""
-    for k, suspect in enumerate(SUSPECT.finditer(text, pos)):
-        at = suspect.start()
-        if k == _WINDOWS:
-            return _BAD_LINE.search(text, max(pos, at - _BAD_REACH))
-        found = _BAD_LINE.search(text, max(pos, at - _BAD_REACH), at + _BAD_REACH + 1)
-        if found is not None:
-            return found
-    return None
-
-
-def _segments(text: str) -> list[tuple[int, int]]:
-    """The spans of the lines (with their newline) that ftfy's heuristic finds suspicious,
-    one by one and then in blocks (see _LINES_ONE_BY_ONE)."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    while (match := _next_bad(text, pos)) is not None:
-        start = max(pos, text.rfind("\n", 0, match.start()) + 1)
-        end = text.find("\n", match.start())
-        end = len(text) if end == -1 else end + 1
-        if len(spans) >= _LINES_ONE_BY_ONE and end - start < _BLOCK:
-            cut = text.find("\n", start + _BLOCK - 1)
-            end = len(text) if cut == -1 else cut + 1
-        if end - start > 2 * _BLOCK:
-            # A long line is handed over in pieces cut at a space: pieces repeat (and
-            # are remembered), where a whole line of 1 MiB never does.
-            cut = text.rfind(" ", start + _BLOCK, start + 2 * _BLOCK)
-            end = start + 2 * _BLOCK if cut == -1 else cut + 1
-        spans.append((start, end))
-        pos = end
-    return spans
-
-
 Plan = tuple[ftfy.ExplanationStep, ...]
 
 
@@ -189,32 +130,97 @@ def _fix_c1(text: str) -> str:
     return C1.sub(_c1_as_cp1252, text)
 
 
-@lru_cache(maxsize=2048)
-def _fix_segment(segment: str) -> tuple[str, Plan]:
+# ftfy's steps with decode_inconsistent_utf8 left out: _one_step runs it itself.
+_FTFY_CONSISTENT: Final = _FTFY_CONFIG._replace(decode_inconsistent_utf8=False)
+
+
+@lru_cache(maxsize=1024)
+def _fix_embedded(run: str) -> str:
+    """What ftfy's decode_inconsistent_utf8 makes of one run of mojibake inside a text
+    (ftfy.fix_encoding with its default settings, if the run is bad), memoized: a text of
+    many lines each holding "Ã©" made ftfy repeat that for every run (22,000 runs, 1.1 s
+    in a mebibyte). Keys are runs of at most a few dozen characters."""
+    return ftfy.fix_encoding(run) if is_bad(run) else run
+
+
+def _decode_inconsistent(text: str) -> str:
+    """ftfy.fixes.decode_inconsistent_utf8, with the per-run work memoized."""
+
+    def fix(match: re.Match[str]) -> str:
+        run = match.group()
+        return _fix_embedded(run) if len(run) < len(text) else run
+
+    return ftfy.chardata.UTF8_DETECTOR_RE.sub(fix, text)
+
+
+# _one_step's answer for a text that next_bad finds nothing bad in (not one of ftfy's).
+_CLEAN: Final = ftfy.ExplanationStep("check", "clean")
+
+
+def _one_step(text: str) -> tuple[str, list[ftfy.ExplanationStep]]:
+    """One step of ftfy's encoding repair (ftfy 6.3.1's _fix_encoding_one_step_and_explain,
+    which is private: called without decode_inconsistent_utf8, which is done here, in the
+    same place of the order). Its whole-text decodings come first; decode_inconsistent_utf8
+    comes next, before the fallbacks (Latin-1 read as cp1252), which do not depend on it.
+    A text that next_bad finds nothing bad in is not bad for ftfy either (its regex,
+    with ``^`` at line starts too, finds more): ftfy would return it as it is, after
+    reading it through (its last round, on every repaired segment)."""
+    if next_bad(text, 0) is None:
+        return text, [_CLEAN]
+    fixed, plan = ftfy._fix_encoding_one_step_and_explain(text, _FTFY_CONSISTENT)
+    if plan and plan[-1].action == "decode" and plan[-1].parameter.startswith("utf-8"):
+        return fixed, list(plan or ())
+    # A plan, or none for a bad text: ftfy got past its whole-text decodings.
+    if ftfy.chardata.UTF8_DETECTOR_RE.search(text) and (plan or is_bad(text)):
+        inconsistent = _decode_inconsistent(text)
+        if inconsistent != text:
+            return inconsistent, [ftfy.ExplanationStep("apply", "decode_inconsistent_utf8")]
+    return fixed, list(plan or ())
+
+
+def _fix_encoding(text: str) -> tuple[str, list[ftfy.ExplanationStep], bool]:
+    """ftfy.fix_encoding_and_explain(text, _FTFY_CONFIG), step by step until stable; and
+    whether the result is known clean to next_bad (nothing bad on any line)."""
+    steps: list[ftfy.ExplanationStep] = []
+    while True:
+        fixed, plan = _one_step(text)
+        if plan == [_CLEAN]:
+            return text, steps, True
+        steps += plan
+        if fixed == text:
+            return text, steps, False
+        text = fixed
+
+
+# Segments are up to 8,192 characters (see bad_segments), key and value: 256 of them are at
+# most 4 M characters (16 MB), held across messages; most are a short line.
+@lru_cache(maxsize=256)
+def _fix_segment(segment: str) -> tuple[str, Plan, bool]:
     """ftfy's encoding repair of one segment (memoized: lines repeat, within an article and
     across a feed): ``ftfy.fix_and_explain`` with only the encoding steps, without its last
     round, which re-reads the whole segment to find it unchanged
     (a third of the cost on a mebibyte of mojibake). A whole layer is peeled at C speed,
     and ftfy is not asked to judge a result without a suspicious character (it would find
-    nothing bad in it, at 0.15 us a character)."""
+    nothing bad in it, at 0.15 us a character). The flag says the result is known clean
+    line by line (see _ftfy)."""
     layer = _whole_layer(segment)
     steps: list[ftfy.ExplanationStep] = []
     if layer is not None:
         text, peeled = layer
         if not SUSPECT.search(text):
-            return text, peeled
+            return text, peeled, True
         steps += peeled
-        text, plan = ftfy.fix_encoding_and_explain(text, _FTFY_CONFIG)
+        text, plan, clean = _fix_encoding(text)
     else:
-        text, plan = ftfy.fix_encoding_and_explain(segment, _FTFY_CONFIG)
+        text, plan, clean = _fix_encoding(segment)
     steps += plan or ()
     if ftfy.chardata.C1_CONTROL_RE.search(text):
         fixed = _fix_c1(text)
         if fixed != text:
             steps.append(ftfy.ExplanationStep("apply", "fix_c1_controls"))
-            text, more = ftfy.fix_encoding_and_explain(fixed, _FTFY_CONFIG)
+            text, more, clean = _fix_encoding(fixed)
             steps += more or ()
-    return text, tuple(steps)
+    return text, tuple(steps), clean
 
 
 def _clean_layers(plan: Plan) -> int:
@@ -244,10 +250,33 @@ def _guess_inner_layer(segment: str, fixed: str, plan: Plan) -> tuple[str, Plan,
     filled = fill_lost_bytes(inner)
     if filled.text == inner:
         return fixed, plan, 0
-    again, more = _fix_segment(filled.text)
+    again, more, _ = _fix_segment(filled.text)
     if again.count("\ufffd") <= fixed.count("\ufffd"):
         return again, plan[:peeled] + more, filled.guessed + filled.lost
     return fixed, plan, 0
+
+
+# A lead byte then a space: what ftfy may read as the lead and a byte A0.
+_LEAD_SPACE = re.compile("[\u00c2-\u00df] ")
+
+
+def _unseen_segments(text: str, seen: set[str]) -> list[tuple[int, int]]:
+    """bad_segments of ``text`` outside its lines that ``seen`` holds (known clean)."""
+    if not seen:
+        return bad_segments(text)
+    spans: list[tuple[int, int]] = []
+    pos, start = 0, -1
+    for line in text.split("\n"):
+        if line in seen:
+            if start != -1:
+                spans += ((a + start, b + start) for a, b in bad_segments(text[start:pos]))
+                start = -1
+        elif start == -1:
+            start = pos
+        pos += len(line) + 1
+    if start != -1:
+        spans += ((a + start, b + start) for a, b in bad_segments(text[start:]))
+    return spans
 
 
 def _ftfy(text: str, seen: set[str]) -> Repair:
@@ -256,11 +285,15 @@ def _ftfy(text: str, seen: set[str]) -> Repair:
     total = Repair(text)
     pieces: list[str] = []
     last = 0
-    for start, end in _segments(text):
+    for start, end in _unseen_segments(text, seen):
         segment = text[start:end]
         if segment in seen:
             continue
-        fixed, plan = _fix_segment(segment)
+        fixed, plan, clean = _fix_segment(segment)
+        if clean and "\n" in fixed:
+            # Its lines are clean to next_bad: a later pass need not read them again
+            # (0.4 s for a mebibyte of repaired short lines).
+            seen.update(fixed.split("\n"))
         inner_guesses = 0
         if plan:
             fixed, plan, inner_guesses = _guess_inner_layer(segment, fixed, plan)
@@ -269,12 +302,19 @@ def _ftfy(text: str, seen: set[str]) -> Repair:
             continue
         pieces += [text[last:start], fixed]
         last = end
-        total.repaired += max(1, len(_changed(segment, fixed)))
+        total.repaired += max(1, len(changed_part(segment, fixed)))
         total.lost += max(0, fixed.count("\ufffd") - segment.count("\ufffd"))
-        # restore_byte_a0 guesses that a space was a byte A0 (of à, NBSP...).
-        total.guessed += inner_guesses + sum(
-            1 for step in plan or () if step.parameter == "restore_byte_a0"
-        )
+        # restore_byte_a0 guesses that a space was a byte A0 (of à, NBSP...); so does
+        # decode_inconsistent_utf8 inside a longer line, without saying so: count the
+        # lead-and-space pairs it consumed, so that "Lone Â here." is lossy either way.
+        total.guessed += inner_guesses
+        for step in plan or ():
+            if step.parameter == "restore_byte_a0":
+                total.guessed += 1
+            elif step.parameter == "decode_inconsistent_utf8":
+                total.guessed += max(
+                    0, len(_LEAD_SPACE.findall(segment)) - len(_LEAD_SPACE.findall(fixed))
+                )
     if pieces:
         pieces.append(text[last:])
         total.text = "".join(pieces)
@@ -312,3 +352,55 @@ def repair_mojibake(text: str, seen: set[str] | None = None) -> Repair:
     if total.repaired or total.guessed:
         total.text = fix_lone_arabic_leads(total.text, total)
     return total
+
+
+# What is left of mojibake that neither repairer could decode (a byte lost in a script
+# the own guesser does not know: Tamil, Gujarati, Cyrillic...): characters of UTF-8 lead
+# bytes (C2-F4), each followed by up to three of continuation bytes, two or more in a row.
+_UNIT = f"[\u00c2-\u00f4]{CONTINUATION}{{0,3}}"
+_LEFTOVER = re.compile(f"(?:{_UNIT}){{2,}}")
+_LEFTOVER_LEAD = re.compile("[\u00c2-\u00f4]")
+
+
+# Within a run: a sequence cut short (a lead without all its continuation bytes), and a
+# whole one that may stand for a character beyond Latin-1 (leads C2 and C3 cannot).
+_CUT = re.compile(
+    f"[\u00c2-\u00df](?!{CONTINUATION})"
+    f"|[\u00e0-\u00ef]{CONTINUATION}?(?!{CONTINUATION})"
+    f"|[\u00f0-\u00f4]{CONTINUATION}{{0,2}}(?!{CONTINUATION})"
+)
+_WHOLE_BEYOND_LATIN1 = re.compile(
+    f"[\u00c4-\u00df]{CONTINUATION}|[\u00e0-\u00ef]{CONTINUATION}{{2}}"
+    f"|[\u00f0-\u00f4]{CONTINUATION}{{3}}"
+)
+# Whole sequences decoded to find one that is valid UTF-8, at most: a run is a few words.
+_TRIED = 8
+
+
+def _is_leftover(run: str) -> bool:
+    """A run is left-over mojibake when one of its sequences is cut short (the lost byte)
+    and another is whole and stands for a character beyond Latin-1 (Tamil, Cyrillic...):
+    correct Latin text makes neither (ÇÃO, IRMÃ”, voilà…). Regex scans, so that a run of
+    a mebibyte costs C time."""
+    if _CUT.search(run) is None:
+        return False
+    for k, whole in enumerate(_WHOLE_BEYOND_LATIN1.finditer(run)):
+        if k == _TRIED:
+            break
+        if decode_run(whole.group()) is not None:
+            return True
+    return False
+
+
+def unrepaired_runs(text: str) -> int:
+    """How many runs of mojibake that lost a byte are left in ``text`` undecoded."""
+    if not _LEFTOVER_LEAD.search(text):
+        return 0
+    return sum(1 for m in _LEFTOVER.finditer(text) if _is_leftover(m.group()))
+
+
+def clear_caches() -> None:
+    """Forget the repair memos (tests time the repair cold, as a new feed meets it)."""
+    _fix_segment.cache_clear()
+    _fix_embedded.cache_clear()
+    fill_run_cache_clear()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from worker.enrich.lexicon import fold
 from worker.enrich.markup import strip_tags, unescape_entities
-from worker.enrich.mojibake import SUSPECT_CLASS, repair_mojibake
+from worker.enrich.mojibake import SUSPECT_CLASS, repair_mojibake, unrepaired_runs
 from worker.enrich.streamsafe import limit_combining_marks
 
 NUKTA = "\u093c"
@@ -138,8 +138,9 @@ class NormalizationReport:
 
     ``lossy`` is true when text had been lost before it reached us (U+FFFD in the input),
     a mojibake repair had to guess or give up a byte (one that cp1252 cannot carry, or a
-    byte A0 turned into a space), in any script, or combining marks beyond 30 in a row
-    were cut (:mod:`worker.enrich.streamsafe`).
+    byte A0 turned into a space), in any script, left a run of mojibake undecoded
+    (``mojibake_unrepaired``: a lost byte in a script no guesser knows), or combining
+    marks beyond 30 in a row were cut (:mod:`worker.enrich.streamsafe`).
     """
 
     changes: dict[str, int] = field(default_factory=dict)
@@ -294,6 +295,12 @@ def normalize_text(text: str) -> tuple[str, NormalizationReport]:
         text = new
         if stable:
             break
+    if "mojibake_repaired" in report.changes or _NEEDS_ANY_WORK.search(text):
+        # Mojibake that lost a byte in a script no guesser knows is left as it came: say so.
+        left = unrepaired_runs(text)
+        if left:
+            report.add("mojibake_unrepaired", left)
+            report.lossy = True
     return text, report
 
 

@@ -9,8 +9,7 @@ or a bare headline line), wire credits (``PTI``, ``(इनपुट: एजे�
 story, so they leave the body; the lead becomes ``source``/``dateline``.
 
 Body text is never dropped on a guess: a block leaves the body only on evidence (a label,
-a credit or stamp shape, or a headline shape that prose does not have). The sentence-end
-characters of the whole core live here (:data:`SENTENCE_END`, :func:`ends_sentence`).
+a credit or stamp shape, a headline shape prose lacks). The core's sentence ends live here.
 """
 
 from __future__ import annotations
@@ -19,17 +18,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from worker.enrich.lexicon import (
-    AGENCIES,
-    INPUT_LABELS,
-    KICKERS,
-    NOT_PLACES,
-    SPEECH_VERBS,
-    STAMP_LABELS,
-    STOPWORDS,
-    TEASER_CUES,
-    TEASER_LABELS,
-)
+from worker.enrich import lexicon as lx
+from worker.enrich.dates import extract_dates
+from worker.enrich.lexicon import STOPWORDS
 
 # --- sentence ends: the one home of the core's terminators -----------------------------
 FULL_STOPS = "।॥.۔"  # a statement ends
@@ -55,9 +46,8 @@ def _nfc(words: str) -> list[str]:
 
 
 def _alternation(phrases: list[str]) -> str:
-    return "|".join(
-        re.escape(p).replace(r"\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True)
-    )
+    ordered = sorted(phrases, key=len, reverse=True)  # the longest phrase first
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
 
 
 def _firsts(phrases: list[str]) -> frozenset[str]:
@@ -65,7 +55,7 @@ def _firsts(phrases: list[str]) -> frozenset[str]:
 
 
 # --- teaser labels ----------------------------------------------------------------------
-_TEASER_LABELS = _nfc(TEASER_LABELS)
+_TEASER_LABELS = _nfc(lx.TEASER_LABELS)
 # A label is whole words followed by a separator: a colon (`:`, `ঃ`, `:-`), a bar, or a
 # dash with white space beside it, so `Related-party` is no label but `Read More – ` is.
 _SEPARATOR = r"(?:\s*[:：ঃ|»]+[-–—>]*|\s+[-–—>]+|[-–—]+(?=\s))\s*"
@@ -76,28 +66,43 @@ _TEASER_LABEL_ONLY = re.compile(
 _LABEL_FIRSTS = _firsts(_TEASER_LABELS)
 
 # --- credits and stamps -----------------------------------------------------------------
-_AGENCIES = _nfc(AGENCIES)
+_AGENCIES = _nfc(lx.AGENCIES)
 _AGENCY = _alternation(_AGENCIES)
-_INPUT_LABELS = _nfc(INPUT_LABELS)
+_AGENCY_LIST = rf"(?:{_AGENCY})(?:\s*(?:[,/&|]|and|और)\s*(?:{_AGENCY}))*"
+_AGENCY_ONLY = re.compile(_AGENCY_LIST, re.IGNORECASE)
+_INPUT_PHRASES, _INPUT_LABELS = _nfc(lx.INPUT_PHRASES), _nfc(lx.INPUT_LABELS)
 _CREDIT = re.compile(
     # `PTI`, `(PTI)`, `— IANS`, `By Reuters`, `PTI/ANI`
-    rf"[\s(\[\-–—]*(?:by\s+)?(?:{_AGENCY})(?:\s*(?:[,/&|]|and|और)\s*(?:{_AGENCY}))*[\s)\].\-–—]*"
-    # `(इनपुट: एजेंसी भाषा)`, `With inputs from Reuters`
-    rf"|[(\[]?\s*(?:{_alternation(_INPUT_LABELS)})(?=[\s:：\-–—)])\s*[:：\-–—]?\s*[^()\[\]\n]{{1,80}}[)\]]?\.?"
+    rf"[\s(\[\-–—]*(?:by\s+)?{_AGENCY_LIST}[\s)\].\-–—]*"
+    # `With inputs from Reuters`; `(इनपुट: एजेंसी भाषा)`, `Courtesy: ANI`, `(Courtesy ANI)`: a
+    # bare label is also a prose word, so a separator or an opening bracket must follow it.
+    rf"|(?P<open>[(\[])?\s*(?:(?:{_alternation(_INPUT_PHRASES)})\s*[:：\-–—]?"
+    rf"|(?P<label>{_alternation(_INPUT_LABELS)})(?:\s*[:：\-–—]+|(?(open)\s)))"
+    r"\s*(?P<name>[^()\[\]\n]{1,80}?)\s*(?(open)[)\]])\.?"
     # NDTV's `(This story has not been edited by … staff and is … from a syndicated feed.)`
     r"|\([^()\n]{0,200}syndicated feed[^()\n]{0,20}\)",
     re.IGNORECASE,
 )
 # Credit and stamp lines start with a capital (or a bracket or dash): the first-character
 # check rules out most prose lines before any regex runs.
-_CREDIT_FIRSTS = frozenset(p[0].upper() for p in _AGENCIES + _INPUT_LABELS) | frozenset("([-–—B")
-_STAMP_LABELS = _nfc(STAMP_LABELS)
+_CREDIT_FIRSTS = frozenset(p[0].upper() for p in _AGENCIES + _INPUT_PHRASES + _INPUT_LABELS)
+_CREDIT_FIRSTS |= frozenset("([-–—B")
+_CREDIT_MAX_WORDS = 6  # the name after an input label: `Reuters`, `Ministry of Health`
+_CONNECTORS = frozenset(_nfc(lx.CREDIT_CONNECTORS))
+_STAMP_LABELS = _nfc(lx.STAMP_LABELS)
 _STAMP = re.compile(
     rf"(?P<label>{_alternation(_STAMP_LABELS)})\s*[:：\-–—|]\s*(?P<rest>[^|\n]*\d[^|\n]*?)\s*",
     re.IGNORECASE,
 )
 _STAMP_FIRSTS = frozenset(p[0].upper() for p in _STAMP_LABELS)
-_UPDATE_LABELS = ("updat", "modif", "अपडेट", "अद्यतन", "আপডেট", "اپ ڈیٹ")
+# What a stamp's date may have beside it: a time, a zone, brackets and punctuation (one
+# character per step: `(?:[…]+)*` would backtrack exponentially on a failing line).
+_ZONE = _alternation(_nfc(lx.STAMP_ZONES))
+_CLOCK = re.compile(r"\d[:.]\d\d")
+_STAMP_REST = re.compile(
+    rf"(?:[\s,.;:|/()\[\]\-–—]|\d{{1,2}}[:.]\d{{2}}(?::\d{{2}})?|(?:{_ZONE})(?!\w))*", re.IGNORECASE
+)
+_UPDATE_LABELS = tuple(_nfc(lx.UPDATE_LABELS))
 _META_FIRSTS = _CREDIT_FIRSTS | _STAMP_FIRSTS
 _META_MAX_CHARS = 160  # credit and stamp lines are short; paragraphs skip the regexes
 
@@ -114,15 +119,15 @@ _AGENCY_LEAD = re.compile(
 # `Place: `, `Place, date: ` or `Place। ` at the start, when short (a classic dateline).
 _DATELINE_ONLY = re.compile(r"(?P<dateline>[^\s:.।\n][^:.।\n]{1,40}?) ?(?P<mark>[:|।]) ")
 # Kicker labels in front of a lead: dropped, they are no part of the story.
-_KICKER = re.compile(
-    "(?:" + _alternation(_nfc(KICKERS)) + r")\s*[:：|\-–—]+\s*",
-    re.IGNORECASE,
-)
+_KICKER = re.compile("(?:" + _alternation(_nfc(lx.KICKERS)) + r")\s*[:：|\-–—]+\s*", re.I)
 # Labels that read like `Place: ` but are not datelines.
-_NOT_PLACES = frozenset(_nfc(NOT_PLACES))
+_NOT_PLACES = frozenset(_nfc(lx.NOT_PLACES))
 # Verbs of saying: `X said: ` opens a quotation, not a dateline.
-_SPEECH = frozenset(_nfc(SPEECH_VERBS))
-_CUES = frozenset(_nfc(TEASER_CUES))
+_SPEECH = frozenset(_nfc(lx.SPEECH_VERBS))
+_CUES = frozenset(_nfc(lx.TEASER_CUES))
+_JOINS = frozenset(_nfc(lx.CLAUSE_JOINS))
+_FIRST_PERSON = frozenset(_nfc(lx.FIRST_PERSON))
+_QUOTES = "\"'“‘«"
 
 
 @dataclass(slots=True)
@@ -168,13 +173,9 @@ def _is_label(line: str) -> bool:
 
 def _has_label(line: str) -> bool:
     """A teaser label with its headline, or a label on a line of its own."""
-    if line[:1] not in _LABEL_FIRSTS:
-        return False
-    return _TEASER_PREFIX.match(line) is not None or _TEASER_LABEL_ONLY.fullmatch(line) is not None
-
-
-def _words(line: str) -> int:
-    return len(line.split())
+    return line[:1] in _LABEL_FIRSTS and (
+        _TEASER_PREFIX.match(line) is not None or _TEASER_LABEL_ONLY.fullmatch(line) is not None
+    )
 
 
 def _stamps(line: str) -> list[tuple[str, str]] | None:
@@ -184,17 +185,39 @@ def _stamps(line: str) -> list[tuple[str, str]] | None:
         match = _STAMP.fullmatch(part.strip())
         if match is None:
             return None
+        # The rest is a date or a time and little else (`Jul 2, 2018 09:03 AM IST`, `09:03
+        # IST`); `Updated: The toll rose to 12 on Tuesday` is a sentence: it stays body text.
+        date = next(iter(extract_dates(rest := match["rest"])), None)
+        around = rest if date is None else rest[: date.start] + rest[date.end :]
+        if not (date or _CLOCK.search(rest)) or not _STAMP_REST.fullmatch(around):
+            return None
         label = match["label"].lower()
         kind = "updated" if any(u in label for u in _UPDATE_LABELS) else "published"
-        found.append((kind, match["rest"]))
+        found.append((kind, rest))
     return found
+
+
+def _is_credit(text: str) -> bool:
+    """Whether ``text`` is a whole credit: an agency, or an input label and a name (a known
+    agency, or at most six words with no verb of saying and no grammar word but a connector;
+    after a bare label, a Latin name starts with a capital: `Source: Ministry of Health`,
+    not `Source: officials said`, nor `Inputs from farmers were sought by the panel.`)."""
+    match = _CREDIT.fullmatch(text)
+    if match is None or match["name"] is None or _AGENCY_ONLY.fullmatch(match["name"]):
+        return match is not None
+    words = match["name"].split()
+    if len(words) > _CREDIT_MAX_WORDS or any(
+        w.lower() in _SPEECH or (w in STOPWORDS and w.lower() not in _CONNECTORS) for w in words
+    ):
+        return False
+    return match["label"] is None or not words[0].isascii() or not words[0][:1].islower()
 
 
 def _take_meta(line: str, out: Structure) -> bool:
     """Record ``line`` as a credit or stamps and return True, when it is one whole."""
     if line[:1] not in _META_FIRSTS or len(line) > _META_MAX_CHARS:
         return False
-    if _CREDIT.fullmatch(line):
+    if _is_credit(line):
         out.credits.append(line.strip())
         return True
     stamps = _stamps(line) if line[:1] in _STAMP_FIRSTS else None
@@ -216,7 +239,7 @@ def _strip_meta(block: str, out: Structure) -> str:
     start = block.rfind("(", max(0, len(block) - _META_MAX_CHARS)) if block.endswith(")") else -1
     if start > 0:
         head, tail = block[:start].rstrip(), block[start:]
-        if _ends_like_prose(head) and _CREDIT.fullmatch(tail):
+        if _ends_like_prose(head) and _is_credit(tail):
             out.credits.append(tail)
             block = head
     return block
@@ -235,17 +258,12 @@ def _is_place(candidate: str, most_words: int) -> bool:
     words capitalised (``New Delhi``, ``Mumbai, Nov 9``, not ``the minister said``).
     """
     words = candidate.replace(",", " ").split()
-    if not words or len(words) > most_words or candidate.strip().lower() in _NOT_PLACES:
+    label = candidate.rstrip("0123456789.) ").lower()  # `Step 1`, `Question 2` are labels
+    if not words or len(words) > most_words or label in _NOT_PLACES or candidate[0] in _QUOTES:
         return False
-    for word in words:
-        if word.lower() in _SPEECH:
-            return False
-        if word.isascii():
-            if word[:1].islower():
-                return False
-        elif word in STOPWORDS:
-            return False
-    return True
+    return not any(
+        w.lower() in _SPEECH or (w[:1].islower() if w.isascii() else w in STOPWORDS) for w in words
+    )
 
 
 def _is_headline_line(block: str) -> bool:
@@ -253,7 +271,7 @@ def _is_headline_line(block: str) -> bool:
     return (
         "\n" not in block
         and len(block) <= _HEADLINE_MAX_CHARS
-        and _words(block) >= 2
+        and len(block.split()) >= 2
         and not _ends_like_prose(block)
         and _INNER_STOP.search(block) is None
         and _LEAD.match(block) is None
@@ -300,13 +318,17 @@ def _take_lead(block: str, out: Structure) -> str:
         out.lead = block[: match.end()]
         return block[match.end() :]
     match = _AGENCY_LEAD.match(block)
-    if match and _words(match["agency"]) <= 4 and _is_place(match["dateline"], 5):
+    agency = match["agency"].strip() if match else ""  # `(BJP)`, `(File Photo)` are none
+    if match and _AGENCY_ONLY.fullmatch(agency) and _is_place(match["dateline"], 5):
         out.dateline = match["dateline"].strip()
-        out.credits.append(match["agency"].strip())
+        out.credits.append(agency)
         out.lead = block[: match.end()]
         return block[match.end() :]
     match = _DATELINE_ONLY.match(block)
     if match and _is_place(match["dateline"], 3 if match["mark"] == "।" else 5):
+        # `Rahul Gandhi: We will fight…` quotes a speaker; a dateline's story is reported.
+        if match["mark"] == ":" and block[match.end() :].split(" ", 1)[0] in _FIRST_PERSON:
+            return block
         out.dateline = match["dateline"].strip()
         out.lead = block[: match.end()]
         return block[match.end() :]
@@ -316,24 +338,28 @@ def _take_lead(block: str, out: Structure) -> str:
 def _is_bare_teaser(block: str) -> bool:
     """Whether a one-line block without a label has a teaser headline's shape.
 
-    Never when it holds a complete sentence followed by more text, or ends in a full stop
-    or a quotation. Otherwise a clickbait cue (``जानें``) is evidence; so is, in Indic or
-    Arabic script, a headline of two clauses (``X, Y``) that ends, with a mark or none, on
-    a content word (``…, क्या अब विदेश नहीं जा पाएंगे इजराइली पीएम?``, ``…, बातचीत के दिए
-    संकेत``) where prose ends on a grammar word (``… माहौल है!``). A Latin-script line
-    has no such tell (English prose ends on any word), so without a cue it stays.
+    Never when it holds a complete sentence and more, or ends in a full stop or a quote.
+    Evidence: a clickbait cue opening a clause (``…, जानें क्यों …?``, not ``क्या आप जानें
+    कि …?``) unless a grammar word and a mark end it as prose (``… क्या होता है!``); or, in
+    Indic or Arabic script, two clauses (``X, Y``) ending on a content word (``…, बातचीत के
+    दिए संकेत``), with no mark or with no word joining clauses of one sentence (``…, क्या अब
+    विदेश नहीं जा पाएंगे इजराइली पीएम?``, not ``… यह है कि …, और सरकार … उठाएगी?``). English
+    prose ends on any word, so a Latin-script line without a cue stays.
     """
     if _INNER_STOP.search(block) or block[-1:] in CLOSERS or _ends_like_prose(block):
         return False
     words = block.split()
-    if any(w.strip(",?!؟") in _CUES for w in words):
+    final, marked = words[-1].rstrip(MARKS), block[-1:] in MARKS
+    if not (marked and final in STOPWORDS) and any(
+        w.strip(",?!؟") in _CUES for i, w in enumerate(words) if i == 0 or words[i - 1][-1:] in ",،"
+    ):
         return True
-    final = words[-1].rstrip(MARKS)
     return (
         ("," in block or "،" in block)
         and len(words) >= _TEASER_MIN_WORDS
         and not final.isascii()
         and final not in STOPWORDS
+        and not (marked and any(w.strip(",?!؟،") in _JOINS for w in words))
     )
 
 
@@ -346,8 +372,8 @@ def parse_structure(text: str, title: str | None = None) -> Structure:
     metadata; a teaser label (``ये भी पढ़ें:``, ``Check Also:`` ...) makes its lines
     related headlines; a one-line block after the first that does not end in a full stop
     is a subheading when short and followed by more text (and not ending in ``?``/``!``),
-    a related headline when it has a teaser's shape (:func:`_is_bare_teaser`) or is short
-    and last, and otherwise stays a paragraph.
+    a related headline when it has a teaser's shape (:func:`_is_bare_teaser`), and
+    otherwise stays a paragraph.
     """
     out = Structure(body="")
     blocks = _take_front(_blocks(text), out, title)
@@ -381,13 +407,17 @@ def parse_structure(text: str, title: str | None = None) -> Structure:
                 continue
             one_line = "\n" not in block
         if index > 0 and one_line and not _ends_like_prose(block):
-            short = _words(block) <= SUBHEADING_MAX_WORDS and len(block) <= SUBHEADING_MAX_CHARS
+            short = (
+                len(block.split()) <= SUBHEADING_MAX_WORDS and len(block) <= SUBHEADING_MAX_CHARS
+            )
             marked = block[-1:] in MARKS
             if short and index < last and not marked and not _INNER_STOP.search(block):
                 out.subheadings.append(block)
                 kept.append(block)
                 continue
-            if _is_bare_teaser(block) or (short and index == last and not marked):
+            # A short unterminated last block is no teaser by itself (`The work is
+            # expected to finish by December`): it needs a teaser's shape.
+            if _is_bare_teaser(block):
                 out.related_headlines.append(block)
                 continue
         out.paragraphs.append(block)
