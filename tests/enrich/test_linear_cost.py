@@ -12,14 +12,12 @@ on fast inputs from failing the ratio.
 
 from __future__ import annotations
 
-import gc
-import time
 from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import load_enricher
-from worker.enrich import mojibake
+from tests.enrich.timing import best_cpu_seconds
 from worker.enrich.decode import DEFAULT_MAX_BYTES
 
 KIB = 1024
@@ -121,25 +119,10 @@ CASES: dict[str, Callable[[int], bytes]] = {
 }
 
 
-def _seconds(raw: bytes) -> float:
-    enricher = load_enricher()
-    # Every try starts cold: the repair's memos live across messages, and a retry of the
-    # same input must not time as cache hits.
-    mojibake.clear_caches()
-    gc.collect()
-    start = time.process_time()
-    enricher.enrich(raw)
-    return time.process_time() - start
-
-
 def _best(raw: bytes, good_enough: Callable[[float], bool]) -> float:
-    """The least of up to TRIES timings, stopping at the first that passes."""
-    best = float("inf")
-    for _ in range(TRIES):
-        best = min(best, _seconds(raw))
-        if good_enough(best):
-            break
-    return best
+    """The least of up to TRIES timings (each cold), stopping at the first that passes."""
+    enricher = load_enricher()
+    return best_cpu_seconds(lambda: enricher.enrich(raw), TRIES, good_enough)
 
 
 @pytest.fixture(scope="module", autouse=True)

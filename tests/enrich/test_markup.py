@@ -3,12 +3,11 @@ linear cost on the inputs that make the standard library's html.parser quadratic
 
 from __future__ import annotations
 
-import gc
 import random
-import time
 
 import pytest
 
+from tests.enrich.timing import best_cpu_seconds
 from worker.enrich.markup import strip_tags, unescape_entities
 
 KIB = 1024
@@ -106,13 +105,7 @@ UNITS = [
 
 
 def _seconds(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        gc.collect()
-        start = time.process_time()
-        strip_tags(text)
-        best = min(best, time.process_time() - start)
-    return best
+    return best_cpu_seconds(lambda: strip_tags(text))
 
 
 def _random_markup(size: int) -> str:

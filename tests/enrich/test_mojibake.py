@@ -7,9 +7,7 @@ and the fast path and linear cost of the new repair.
 
 from __future__ import annotations
 
-import gc
 import random
-import time
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +23,7 @@ from tests.enrich.test_linear_cost import (
     TRIES,
     _unique_lines,
 )
+from tests.enrich.timing import best_cpu_seconds
 from worker.enrich import mojibake
 from worker.enrich.decode import DEFAULT_MAX_BYTES
 from worker.enrich.normalize import normalize_text
@@ -270,22 +269,8 @@ def test_ftfy_judges_only_suspicious_lines(ftfy_calls: list[str]) -> None:
 REPAIR_CEILING_SECONDS = CEILING_SECONDS * 0.75
 
 
-def _normalize_seconds(text: str) -> float:
-    # Cold memos: a repeated unit must not time as a cache hit.
-    mojibake.clear_caches()
-    gc.collect()
-    start = time.process_time()
-    normalize_text(text)
-    return time.process_time() - start
-
-
 def _best_of(text: str, good_enough: Callable[[float], bool]) -> float:
-    best = float("inf")
-    for _ in range(TRIES):
-        best = min(best, _normalize_seconds(text))
-        if good_enough(best):
-            break
-    return best
+    return best_cpu_seconds(lambda: normalize_text(text), TRIES, good_enough)
 
 
 def _text(unit: str) -> Callable[[int], str]:

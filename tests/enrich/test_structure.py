@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import USER_SEED, load_enricher
+from tests.enrich.timing import best_cpu_seconds
 from worker.enrich import pipeline
 from worker.enrich.structure import SENTENCE_END, ends_sentence, first_sentence, parse_structure
 
@@ -429,13 +428,7 @@ LINEAR_UNITS = [
 
 
 def _structure_seconds(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        gc.collect()
-        start = time.process_time()
-        parse_structure(text)
-        best = min(best, time.process_time() - start)
-    return best
+    return best_cpu_seconds(lambda: parse_structure(text))
 
 
 @pytest.mark.parametrize("unit", LINEAR_UNITS)
