@@ -273,6 +273,12 @@ class StreamWorker:
         # No consumer position calls here: they raced with Faust's own seeking. The
         # transactional producers start here, so a previous owner is fenced before the
         # first batch of its partitions is read.
+        # One assignment ends each rebalance (the full set, eager protocol), so it is what
+        # counts a rebalance; the gauge is set from it, not adjusted.
+        self.metrics.rebalances.inc()
+        self.metrics.assigned_partitions.set(
+            sum(1 for tp in assigned if tp.topic == self.settings.raw_topic)
+        )
         self.health.joined()
         log.info("assigned partitions: %s", sorted(f"{tp.topic}-{tp.partition}" for tp in assigned))
         if self._revoked_since_assigned:
@@ -288,6 +294,9 @@ class StreamWorker:
         raw = [tp for tp in revoked if tp.topic == self.settings.raw_topic]
         if not raw:  # the empty revocation before the first assignment
             return
+        # Held no more from here on (all of them: aiokafka's protocol is eager); the
+        # assignment that ends the rebalance sets the gauge again.
+        self.metrics.assigned_partitions.dec(len(raw))
         if not await self.runner.drain(REVOKE_DRAIN_SECONDS):
             log.warning("batches still in flight at a rebalance; their new owner redoes them")
         if self.committer is not None:

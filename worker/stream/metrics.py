@@ -13,6 +13,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
+    PlatformCollector,
+    ProcessCollector,
     disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -44,6 +46,8 @@ class Metrics:
     lag: Gauge
     last_processed: Gauge
     in_flight: Gauge
+    rebalances: Counter
+    assigned_partitions: Gauge
 
     def language(self, code: str) -> None:
         self.by_language.labels(code if code in LANGUAGES else "other").inc()
@@ -52,8 +56,14 @@ class Metrics:
         self.rejected.labels(reason if reason in REASONS else "internal_error").inc()
 
 
-def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
-    """Register every metric (labelled series pre-created at zero, so dashboards see them)."""
+def create_metrics(registry: CollectorRegistry | None = None, *, process: bool = True) -> Metrics:
+    """Register every metric (labelled series pre-created at zero, so dashboards see them).
+
+    With ``process``, also prometheus-client's process and platform collectors
+    (``process_resident_memory_bytes``, ``process_cpu_seconds_total``, ``python_info``...):
+    the worker's registry is its own, so they are not there by default. Pass False for a
+    registry that has them already (the library's global one).
+    """
     # The *_created series only double what dashboards scrape.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry or CollectorRegistry()
@@ -110,6 +120,20 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             "Messages consumed whose output is not yet acknowledged.",
             registry=registry,
         ),
+        # Counted when a rebalance ends (Faust's partitions-assigned signal), so once per
+        # rebalance this replica takes part in, the first join included; the revocation
+        # that starts it is not counted as well. An assignment is sent even when it is
+        # empty (more replicas than partitions), so idle replicas count too.
+        rebalances=Counter(
+            f"{PREFIX}_rebalances",
+            "Consumer group rebalances this replica completed (the first join included).",
+            registry=registry,
+        ),
+        assigned_partitions=Gauge(
+            f"{PREFIX}_assigned_partitions",
+            "Partitions of the raw topic this replica holds now.",
+            registry=registry,
+        ),
     )
     for reason in REASONS:
         m.rejected.labels(reason)
@@ -118,6 +142,9 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     Info(f"{PREFIX}_build", "Version of the worker and its runtime.", registry=registry).info(
         {"version": __version__, "python": platform.python_version()}
     )
+    if process:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
     return m
 
 
