@@ -1,0 +1,560 @@
+"""The Kubernetes manifests (deploy/k8s): rendered, validated and checked against the worker.
+
+The base and the example overlay are rendered with the real ``kustomize`` when one is found
+(``$KUSTOMIZE``, ``kustomize`` or ``kubectl kustomize`` on PATH), else with :func:`render`'s
+own reading of the small part of kustomize they use (resources, namespace, images, JSON 6902
+patches); where both exist a test holds them equal. Core kinds are validated strictly with
+kubernetes-validate; KEDA's and the Prometheus Operator's kinds against allow-lists written
+from their documentation. All of that runs offline in seconds; one test (markers
+``containers`` and ``kafka``) runs the base Deployment with ``podman kube play`` on the worker
+image against the local broker.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.conftest import podman, unique_name, wait_for
+from tests.stream.conftest import Topics, free_port, make_topics
+from worker.settings import ENV_PREFIX, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+BASE = K8S / "base"
+OVERLAY = K8S / "overlays" / "example"
+SECRET_EXAMPLE = BASE / "secret.example.yaml"
+# The oldest release the manifests claim (PDB unhealthyPodEvictionPolicy is GA in 1.31)
+# and the newest kubernetes-validate 1.37.0 ships schemas for.
+KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
+CORE_KINDS = {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget"}
+UID = 10001  # the image's user (deploy/docker/Dockerfile, decisions8.md)
+
+Doc = dict[str, Any]
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _kustomize_command() -> list[str] | None:
+    if os.environ.get("KUSTOMIZE"):
+        return [os.environ["KUSTOMIZE"], "build"]
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+KUSTOMIZE = _kustomize_command()
+
+
+def _json_patch(doc: Doc, ops: list[Doc]) -> None:
+    """RFC 6902 add and replace (what the overlay uses); a missing path fails, as in kustomize."""
+    for op in ops:
+        assert op["op"] in ("add", "replace"), f"{op['op']}: not read here"
+        *parents, last = [
+            p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]
+        ]
+        node: Any = doc
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        key: Any = int(last) if isinstance(node, list) else last
+        exists = key < len(node) if isinstance(node, list) else key in node
+        if op["op"] == "replace" and not exists:
+            raise KeyError(f"{op['path']}: no such field to replace")
+        if isinstance(node, list) and op["op"] == "add":
+            node.insert(key, op["value"])
+        else:
+            node[key] = op["value"]
+
+
+def _matches(doc: Doc, target: Doc) -> bool:
+    group = doc["apiVersion"].rpartition("/")[0]
+    return bool(
+        doc["kind"] == target["kind"]
+        and doc["metadata"]["name"] == target.get("name", doc["metadata"]["name"])
+        and group == target.get("group", group)
+    )
+
+
+def render_own(directory: Path) -> list[Doc]:
+    """The kustomization in ``directory``, built with only the features these files use."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text("utf-8"))
+    known = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
+    assert set(kustomization) <= known, f"not understood here: {set(kustomization) - known}"
+    docs: list[Doc] = []
+    for resource in kustomization.get("resources", []):
+        path = directory / resource
+        if path.is_dir():
+            docs.extend(render_own(path))
+        else:
+            docs.extend(d for d in yaml.safe_load_all(path.read_text("utf-8")) if d)
+    for patch in kustomization.get("patches", []):
+        ops = yaml.safe_load((directory / patch["path"]).read_text("utf-8"))
+        assert isinstance(ops, list), f"{patch['path']}: only JSON 6902 patches are read here"
+        targets = [d for d in docs if _matches(d, patch["target"])]
+        assert len(targets) == 1, f"{patch['path']} matches {len(targets)} resources"
+        _json_patch(targets[0], ops)
+    if "namespace" in kustomization:
+        for doc in docs:
+            doc["metadata"]["namespace"] = kustomization["namespace"]
+    for image in kustomization.get("images", []):
+        for container in (c for d in docs for c in _containers(d)):
+            name, _, tag = container["image"].rpartition(":")
+            if name == image["name"]:
+                container["image"] = f"{image.get('newName', name)}:{image.get('newTag', tag)}"
+    return docs
+
+
+def _kustomize(directory: Path) -> list[Doc]:
+    assert KUSTOMIZE is not None
+    out = subprocess.run(
+        [*KUSTOMIZE, str(directory)], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def render(directory: Path) -> list[Doc]:
+    """The rendered manifests: the real kustomize's when there is one."""
+    return _kustomize(directory) if KUSTOMIZE else render_own(directory)
+
+
+def _containers(doc: Doc) -> list[Doc]:
+    if doc["kind"] != "Deployment":
+        return []
+    return list(doc["spec"]["template"]["spec"]["containers"])
+
+
+def by_kind(docs: list[Doc]) -> dict[str, Doc]:
+    kinds = [d["kind"] for d in docs]
+    assert len(kinds) == len(set(kinds)), f"one object of each kind expected: {kinds}"
+    return {d["kind"]: d for d in docs}
+
+
+@pytest.fixture(scope="module", params=["base", "overlay"])
+def rendered(request: pytest.FixtureRequest) -> dict[str, Doc]:
+    return by_kind(render(BASE if request.param == "base" else OVERLAY))
+
+
+def effective(objects: dict[str, Doc]) -> Settings:
+    """The worker's settings from the ConfigMap (defaults for what it leaves out)."""
+    data = objects["ConfigMap"]["data"]
+    values: dict[str, Any] = {}
+    for variable, raw in data.items():
+        name = variable.removeprefix(ENV_PREFIX).lower()
+        assert hasattr(Settings(), name), f"{variable}: no such setting"
+        kind = type(getattr(Settings(), name))
+        assert kind in (str, int, float), f"{variable}: convert {kind} here first"
+        values[name] = kind(raw)
+    return Settings(**values)
+
+
+# -- rendering and schemas -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(KUSTOMIZE is None, reason="no kustomize or kubectl on PATH to compare with")
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "overlay"])
+def test_own_rendering_equals_kustomize(directory: Path) -> None:
+    def key(d: Doc) -> tuple[str, str]:
+        return (d["kind"], d["metadata"]["name"])
+
+    real = {key(d): d for d in _kustomize(directory)}
+    own = {key(d): d for d in render_own(directory)}
+    assert own == real
+
+
+def test_overlay_changes_what_it_says() -> None:
+    base, overlay = by_kind(render(BASE)), by_kind(render(OVERLAY))
+    assert {d["metadata"].get("namespace") for d in overlay.values()} == {"news"}
+    image = _containers(overlay["Deployment"])[0]["image"]
+    assert _containers(base["Deployment"])[0]["image"] == "article-worker:0.x"
+    repository, _, tag = image.rpartition(":")
+    assert "/" in repository, image
+    assert tag not in ("", "latest", "0.x"), image
+    assert effective(overlay).topic_partitions == 12
+    assert overlay["ScaledObject"]["spec"]["maxReplicaCount"] == 12
+    assert overlay["PodMonitor"]["metadata"]["labels"]["release"] == "prometheus"
+
+
+def test_json_patch_on_a_missing_field_fails() -> None:
+    with pytest.raises(KeyError):
+        _json_patch({"data": {}}, [{"op": "replace", "path": "/data/X", "value": "1"}])
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_core_kinds_validate_strictly(rendered: dict[str, Doc], version: str) -> None:
+    example = yaml.safe_load(SECRET_EXAMPLE.read_text("utf-8"))
+    docs = [d for d in rendered.values() if d["kind"] in CORE_KINDS]
+    assert {d["kind"] for d in docs} == CORE_KINDS
+    for doc in [*docs, example]:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_strict_validation_rejects_an_unknown_field(rendered: dict[str, Doc]) -> None:
+    deployment = copy.deepcopy(rendered["Deployment"])
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+# Allow-lists of the custom kinds, written from their documentation: a mapping is an object
+# with exactly those fields (a trailing + marks a required one), a one-item list an array of
+# such items; leaves are str, int, bool, duration, object (not looked into), [str], a|b (one
+# of) or any other word (that exact value).
+# - ScaledObject: https://keda.sh/docs/2.18/reference/scaledobject-spec/ (spec, triggers);
+#   trigger metadata: https://keda.sh/docs/2.18/scalers/apache-kafka/ "Parameter list"
+#   (values are strings, as the page quotes them).
+# - TriggerAuthentication: https://keda.sh/docs/2.18/authentication-providers/secret/
+#   (secretTargetRef) and the Kafka page's "Authentication Parameters".
+# - PodMonitor: https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.PodMonitor
+#   (PodMonitorSpec, PodMetricsEndpoint: the fields used here and their close neighbours).
+ALLOWED = yaml.safe_load("""
+_shared:
+  metadata: &metadata {name+: str, namespace: str, labels: object, annotations: object}
+  hpa_rules: &hpa_rules
+    stabilizationWindowSeconds: int
+    selectPolicy: Max|Min|Disabled
+    policies: [{type+: Pods|Percent, value+: int, periodSeconds+: int}]
+ScaledObject:
+  apiVersion+: keda.sh/v1alpha1
+  kind+: ScaledObject
+  metadata+: *metadata
+  spec+:
+    scaleTargetRef+: {apiVersion: str, kind: str, name+: str, envSourceContainerName: str}
+    pollingInterval: int
+    cooldownPeriod: int
+    initialCooldownPeriod: int
+    idleReplicaCount: int
+    minReplicaCount: int
+    maxReplicaCount: int
+    fallback: {failureThreshold+: int, replicas+: int, behavior: str}
+    advanced:
+      restoreToOriginalReplicaCount: bool
+      horizontalPodAutoscalerConfig:
+        name: str
+        behavior: {scaleUp: *hpa_rules, scaleDown: *hpa_rules}
+      scalingModifiers: object
+    triggers+:
+      - type+: kafka
+        name: str
+        useCachedMetrics: bool
+        metricType: AverageValue|Value
+        authenticationRef: {name+: str, kind: str}
+        metadata+:
+          bootstrapServers+: str
+          consumerGroup+: str
+          topic: str
+          lagThreshold: str
+          activationLagThreshold: str
+          offsetResetPolicy: latest|earliest
+          allowIdleConsumers: str
+          scaleToZeroOnInvalidOffset: str
+          excludePersistentLag: str
+          limitToPartitionsWithLag: str
+          ensureEvenDistributionOfPartitions: str
+          version: str
+          partitionLimitation: str
+          sasl: plaintext|scram_sha256|scram_sha512|gssapi|oauthbearer|none
+          saslTokenProvider: str
+          tls: enable|disable
+          unsafeSsl: str
+          awsRegion: str
+TriggerAuthentication:
+  apiVersion+: keda.sh/v1alpha1
+  kind+: TriggerAuthentication
+  metadata+: *metadata
+  spec+:
+    secretTargetRef+:
+      - parameter+: sasl|username|password|tls|ca|cert|key|keyPassword
+        name+: str
+        key+: str
+PodMonitor:
+  apiVersion+: monitoring.coreos.com/v1
+  kind+: PodMonitor
+  metadata+: *metadata
+  spec+:
+    jobLabel: str
+    podTargetLabels: [str]
+    sampleLimit: int
+    selector+: {matchLabels: object, matchExpressions: object}
+    namespaceSelector: {any: bool, matchNames: [str]}
+    podMetricsEndpoints+:
+      - port: str
+        portNumber: int
+        path: str
+        scheme: http|https
+        interval: duration
+        scrapeTimeout: duration
+        honorLabels: bool
+        relabelings: object
+        metricRelabelings: object
+""")
+_LEAVES: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "bool": {"type": "boolean"},
+    "object": {"type": ["object", "array"]},
+    "duration": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+}
+
+
+def _schema(node: Any) -> dict[str, Any]:
+    """The JSON Schema of an allow-list node (see ALLOWED)."""
+    if isinstance(node, dict):
+        fields = {k.removesuffix("+"): _schema(v) for k, v in node.items()}
+        required = [k.removesuffix("+") for k in node if k.endswith("+")]
+        return {"type": "object", "properties": fields, "additionalProperties": False} | (
+            {"required": required} if required else {}
+        )
+    if isinstance(node, list):
+        (item,) = node
+        return {"type": "array", "items": _schema(item), "minItems": 1}
+    if node in _LEAVES:
+        return _LEAVES[node]
+    return {"enum": node.split("|")} if "|" in node else {"const": node}
+
+
+CUSTOM_SCHEMAS = {kind: _schema(tree) for kind, tree in ALLOWED.items() if kind != "_shared"}
+# The worker's sasl_mechanism as the Kafka scaler's `sasl` value (same page).
+KEDA_SASL_MODES = {
+    "SCRAM-SHA-512": "scram_sha512",
+    "SCRAM-SHA-256": "scram_sha256",
+    "PLAIN": "plaintext",
+}
+
+
+def test_only_known_kinds_and_no_second_autoscaler(rendered: dict[str, Doc]) -> None:
+    assert set(rendered) == CORE_KINDS | set(CUSTOM_SCHEMAS)
+    # KEDA owns the HPA of this Deployment; a Secret must never be applied with -k.
+    assert "HorizontalPodAutoscaler" not in rendered
+    assert "Secret" not in rendered
+
+
+# A misspelt field at the top of the spec and deep inside: the allow-lists must refuse both.
+TYPOS = [
+    ("ScaledObject", ("spec",), "minReplicas"),
+    ("ScaledObject", ("spec", "triggers", 0, "metadata"), "lagTreshold"),
+    ("TriggerAuthentication", ("spec", "secretTargetRef", 0), "paramater"),
+    ("PodMonitor", ("spec",), "podMetricEndpoints"),
+    ("PodMonitor", ("spec", "podMetricsEndpoints", 0), "pat"),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(CUSTOM_SCHEMAS))
+def test_custom_kinds_use_documented_fields(rendered: dict[str, Doc], kind: str) -> None:
+    jsonschema.validate(rendered[kind], CUSTOM_SCHEMAS[kind])
+
+
+@pytest.mark.parametrize(("kind", "where", "typo"), TYPOS)
+def test_allow_lists_refuse_misspelt_fields(
+    rendered: dict[str, Doc], kind: str, where: tuple[str | int, ...], typo: str
+) -> None:
+    doc = copy.deepcopy(rendered[kind])
+    node: Any = doc
+    for step in where:
+        node = node[step]
+    node[typo] = "1"
+    with pytest.raises(jsonschema.ValidationError, match=typo):
+        jsonschema.validate(doc, CUSTOM_SCHEMAS[kind])
+
+
+# -- the manifests against the worker --------------------------------------------------------
+
+
+def test_scaled_object_watches_the_workers_group_and_topic(rendered: dict[str, Doc]) -> None:
+    settings, spec = effective(rendered), rendered["ScaledObject"]["spec"]
+    assert spec["scaleTargetRef"]["name"] == rendered["Deployment"]["metadata"]["name"]
+    assert spec["scaleTargetRef"].get("kind", "Deployment") == "Deployment"
+    (trigger,) = spec["triggers"]
+    meta = trigger["metadata"]
+    assert meta["consumerGroup"] == settings.app_id
+    assert meta["topic"] == settings.raw_topic
+    assert meta["bootstrapServers"] == ",".join(settings.bootstrap_servers)
+    assert int(meta["lagThreshold"]) > 0
+    assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= settings.topic_partitions
+    # The worker's consumers start at the log start; KEDA must count lag the same way.
+    assert meta["offsetResetPolicy"] == "earliest"
+    # The scaler logs in like the worker does.
+    assert settings.uses_sasl
+    assert meta["sasl"] == KEDA_SASL_MODES[settings.sasl_mechanism]
+    assert meta["tls"] == ("enable" if settings.uses_tls else "disable")
+    assert (
+        trigger["authenticationRef"]["name"]
+        == rendered["TriggerAuthentication"]["metadata"]["name"]
+    )
+
+
+def _pod(objects: dict[str, Doc]) -> Doc:
+    pod: Doc = objects["Deployment"]["spec"]["template"]["spec"]
+    return pod
+
+
+def test_grace_period_outlasts_the_workers_shutdown(rendered: dict[str, Doc]) -> None:
+    grace = effective(rendered).shutdown_grace_seconds
+    assert _pod(rendered)["terminationGracePeriodSeconds"] > grace
+
+
+def test_security_context(rendered: dict[str, Doc]) -> None:
+    pod = _pod(rendered)
+    (container,) = pod["containers"]
+    for context in (pod["securityContext"], container["securityContext"]):
+        assert context["runAsNonRoot"] is True
+        assert context["runAsUser"] == UID
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    context = container["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_data_dir_is_on_a_writable_volume(rendered: dict[str, Doc]) -> None:
+    pod = _pod(rendered)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    data_dir = Path(effective(rendered).data_dir)
+    (mount,) = [
+        m for m in pod["containers"][0]["volumeMounts"] if data_dir.is_relative_to(m["mountPath"])
+    ]
+    assert "emptyDir" in volumes[mount["name"]]
+    assert not mount.get("readOnly", False)
+
+
+def test_probes_ports_and_monitoring_agree(rendered: dict[str, Doc]) -> None:
+    pod, settings = _pod(rendered), effective(rendered)
+    (container,) = pod["containers"]
+    assert container["ports"] == [
+        {"name": "metrics", "containerPort": settings.web_port, "protocol": "TCP"}
+    ]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    labels = rendered["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    for kind in ("Deployment", "PodDisruptionBudget", "PodMonitor"):
+        selector = rendered[kind]["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= labels.items(), kind
+    assert rendered["Service"]["spec"]["selector"].items() <= labels.items()
+    assert rendered["Service"]["spec"]["ports"][0]["targetPort"] == "metrics"
+    monitor = rendered["PodMonitor"]["spec"]
+    assert monitor["podMetricsEndpoints"][0]["port"] == "metrics"
+    assert monitor["podMetricsEndpoints"][0]["path"] == "/metrics"
+    # The job label the alert rules and the dashboard select.
+    jobs = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text("utf-8"))
+    worker_job = jobs["scrape_configs"][0]["job_name"]
+    assert labels[monitor["jobLabel"]] == worker_job == "article-worker"
+
+
+def test_disruption_budget_lets_a_single_replica_be_drained(rendered: dict[str, Doc]) -> None:
+    spec = rendered["PodDisruptionBudget"]["spec"]
+    assert spec["maxUnavailable"] == 1
+    assert "minAvailable" not in spec
+    assert spec["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+# -- the base Deployment, run for real -------------------------------------------------------
+
+
+def _playable(objects: dict[str, Doc], name: str, broker: str, topics: Topics, port: int) -> str:
+    """The base ConfigMap and Deployment as podman kube play runs them here: on the host's
+    network (the local broker listens on 127.0.0.1), PLAINTEXT without the Secret (podman
+    has no Kubernetes Secrets), topics and port of the test's own. The pod's security
+    context, volumes, arguments and probe paths stay as they are."""
+    config, deployment = copy.deepcopy(objects["ConfigMap"]), copy.deepcopy(objects["Deployment"])
+    config["metadata"]["name"] = deployment["metadata"]["name"] = name
+    data = config["data"]
+    for variable in ("SECURITY_PROTOCOL", "SASL_MECHANISM", "SSL_CAFILE"):
+        del data[ENV_PREFIX + variable]
+    data |= {
+        f"{ENV_PREFIX}BROKER": f"kafka://{broker}",
+        f"{ENV_PREFIX}APP_ID": topics.group,
+        f"{ENV_PREFIX}RAW_TOPIC": topics.raw,
+        f"{ENV_PREFIX}ENRICHED_TOPIC": topics.enriched,
+        f"{ENV_PREFIX}DLQ_TOPIC": topics.dlq,
+        f"{ENV_PREFIX}TOPIC_REPLICATION_FACTOR": "1",
+        f"{ENV_PREFIX}WEB_PORT": str(port),
+    }
+    pod = deployment["spec"]["template"]["spec"]
+    pod["hostNetwork"] = True
+    pod["volumes"] = [v for v in pod["volumes"] if "secret" not in v]
+    (container,) = pod["containers"]
+    container["envFrom"][0]["configMapRef"]["name"] = name
+    del container["env"], container["ports"]  # host network: no port mappings
+    container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] == "tmp"]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        container[probe]["httpGet"]["port"] = port
+    return yaml.safe_dump_all([config, deployment])
+
+
+@pytest.mark.containers
+@pytest.mark.kafka
+def test_base_deployment_runs_under_podman(
+    worker_image: str, bootstrap: str, tmp_path: Path
+) -> None:
+    objects, topics, port = by_kind(render(BASE)), make_topics(bootstrap, 2), free_port()
+    name = unique_name("k8s-")
+    manifest = _playable(objects, name, bootstrap, topics, port)
+    manifest = manifest.replace("image: article-worker:0.x", f"image: {worker_image}")
+    (tmp_path / "pod.yaml").write_text(manifest, "utf-8")
+    pod, container = f"{name}-pod-0", f"{name}-pod-0-worker"
+    try:
+        podman("kube", "play", "--network", "host", str(tmp_path / "pod.yaml"), timeout=120)
+        wait_for("/readyz 200", lambda: _get(port, "/readyz") == 200, timeout=90)
+        inspect = podman(
+            "inspect", container, "--format",
+            "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{len .EffectiveCaps}}",
+        ).stdout.split()  # fmt: skip
+        assert inspect == [f"{UID}:{UID}", "true", "0"]
+        status = podman("exec", container, "cat", "/proc/1/status").stdout
+        assert "NoNewPrivs:\t1" in status
+        assert "Seccomp:\t2" in status
+        written = podman("exec", container, "touch", "/root-is-read-only", check=False)
+        assert written.returncode != 0
+        seeds = sorted((ROOT / "seeds").glob("*.txt"))
+        feed = [*("feed", "--broker", f"kafka://{bootstrap}", "--topic", topics.raw)]
+        subprocess.run(
+            [sys.executable, "-m", "worker", *feed, *map(str, seeds)], check=True, timeout=120
+        )
+        wait_for(
+            "every seed enriched or dead-lettered",
+            lambda: _processed(port) >= len(seeds),
+            timeout=60,
+        )
+        podman("pod", "stop", "--time", "40", pod, timeout=60)
+        exit_code = podman("inspect", container, "--format", "{{.State.ExitCode}}").stdout
+        assert exit_code.strip() == "0"
+    finally:
+        podman("pod", "rm", "--force", pod, check=False, timeout=60)
+
+
+def _get(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as answer:
+            return int(answer.status)
+    except OSError:  # 503 (HTTPError) included
+        return 0
+
+
+def _processed(port: int) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return 0.0
+    counts = re.findall(
+        r"^article_worker_(?:articles_enriched_total|articles_rejected_total\{[^}]*\}) (\S+)$",
+        text,
+        re.MULTILINE,
+    )
+    return sum(float(c) for c in counts)
