@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.test_k8s import (
+from tests.deploy.k8s import (
     BASE,
     K8S,
     OVERLAY,
