@@ -36,10 +36,6 @@ from tests.deploy.k8s import (
 from worker.cli import build_parser
 from worker.settings import ENV_PREFIX, SECRET_FIELDS, Settings, SettingsError, load_settings
 
-# While other files of issue 8 are being written a missing one is skipped; True makes a
-# missing file fail (the lead sets it once they all exist).
-STRICT = False
-
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = "deploy/compose.yaml"
 COMPOSE_LOCAL = "deploy/compose.local.yaml"
@@ -67,10 +63,7 @@ TOPIC_TOKEN = re.compile(r"\barticles\.[a-z0-9][a-z0-9_-]*\b")
 
 def source(relative: str) -> Path:
     path = ROOT / relative
-    if not path.is_file():
-        if STRICT:
-            pytest.fail(f"{relative} is missing")
-        pytest.skip(f"{relative} does not exist yet (another helper writes it; STRICT=True fails)")
+    assert path.is_file(), f"{relative} is missing"
     return path
 
 
