@@ -5,20 +5,24 @@ metrics they use are ones the worker exposes."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.deploy.test_dashboard import BUILT_IN, JOB, exposed_names, metric_names
+from tests.deploy.promql import (
+    ALERTS,
+    BUILT_IN,
+    JOB,
+    alert_rules,
+    exposed_names,
+    metric_names,
+    promtool,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS = ROOT / "deploy" / "prometheus"
-ALERTS = PROMETHEUS / "alerts.yml"
+PROMETHEUS = ALERTS.parent
 ALERT_TESTS = PROMETHEUS / "alerts.test.yml"
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 #: The alerts issue 8 asks for, by the condition each one watches.
 REQUIRED = {
     "ArticleWorkerDown",  # worker down
@@ -28,24 +32,6 @@ REQUIRED = {
     "ArticleWorkerProcessingSlow",  # processing p99 high
     "ArticleWorkerRebalancingOften",
 }
-
-
-def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    # No skip without it: these checks are the point (make system-deps installs it).
-    assert Path(PROMTOOL).exists(), "promtool missing: apt-get install prometheus"
-    return subprocess.run(
-        [PROMTOOL, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=PROMETHEUS,
-        timeout=60,
-        check=False,
-    )
-
-
-def alerts() -> list[dict[str, Any]]:
-    groups = yaml.safe_load(ALERTS.read_text())["groups"]
-    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
 def unit_cases() -> dict[str, list[list[Any]]]:
@@ -60,7 +46,7 @@ def unit_cases() -> dict[str, list[list[Any]]]:
 def test_promtool_checks_the_rules_clean() -> None:
     result = promtool("check", "rules", ALERTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(alerts())} rules found" in result.stdout
+    assert f"SUCCESS: {len(alert_rules())} rules found" in result.stdout
     # Lint findings (promtool check rules --lint is on by default) come on stderr.
     assert not result.stderr.strip(), result.stderr
 
@@ -83,12 +69,12 @@ def test_the_unit_tests_fail_when_an_alert_never_fires(tmp_path: Path) -> None:
 
 
 def test_every_required_alert_exists() -> None:
-    names = [a["alert"] for a in alerts()]
+    names = [a["alert"] for a in alert_rules()]
     assert len(names) == len(set(names)), names
     assert set(names) >= REQUIRED
 
 
-@pytest.mark.parametrize("alert", alerts(), ids=lambda a: str(a["alert"]))
+@pytest.mark.parametrize("alert", alert_rules(), ids=lambda a: str(a["alert"]))
 def test_each_alert_has_a_summary_description_and_one_line_runbook(
     alert: dict[str, Any],
 ) -> None:
@@ -101,7 +87,7 @@ def test_each_alert_has_a_summary_description_and_one_line_runbook(
     assert alert["labels"]["severity"] in {"warning", "critical"}
 
 
-@pytest.mark.parametrize("alert", alerts(), ids=lambda a: str(a["alert"]))
+@pytest.mark.parametrize("alert", alert_rules(), ids=lambda a: str(a["alert"]))
 def test_each_alert_has_a_firing_and_a_not_firing_unit_test(alert: dict[str, Any]) -> None:
     cases = unit_cases().get(alert["alert"], [])
     assert any(expected for expected in cases), f"{alert['alert']}: no firing case"
@@ -112,7 +98,7 @@ def test_each_alert_has_a_firing_and_a_not_firing_unit_test(alert: dict[str, Any
             assert one["exp_annotations"]["runbook"] == alert["annotations"]["runbook"]
 
 
-@pytest.mark.parametrize("alert", alerts(), ids=lambda a: str(a["alert"]))
+@pytest.mark.parametrize("alert", alert_rules(), ids=lambda a: str(a["alert"]))
 def test_each_alert_uses_metrics_the_worker_exposes(alert: dict[str, Any]) -> None:
     names = metric_names(alert["expr"])
     assert names

@@ -1,50 +1,33 @@
 """Static checks of the Grafana dashboard and its provisioning: a current JSON model, the
-provisioned data source, metric names the worker really exposes, every required panel.
-(Running each expression against a live Prometheus is the compose stack's test.)"""
+provisioned data source, metric names the worker really exposes, every required panel;
+promtool parses every expression and evaluates the resource panels' sums. (Running each
+expression against a live Prometheus is the compose stack's test.)"""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
-from worker.stream.metrics import create_metrics, register_helpers
-from worker.stream.offload import OffloadCounters
+from tests.deploy.promql import (
+    BUILT_IN,
+    JOB,
+    ROOT,
+    alert_rules,
+    exposed_names,
+    exprs,
+    load_dashboard,
+    metric_names,
+    panels,
+    promtool,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"
-DASHBOARD = GRAFANA / "dashboards" / "article-worker.json"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "prometheus.yml"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "article-worker.yml"
-JOB = "article-worker"  # the scrape job of deploy/prometheus/prometheus.yml
-#: Series Prometheus makes itself for every target.
-BUILT_IN = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
-
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-_KEYWORDS |= {"and", "or", "unless", "offset", "bool", "inf", "nan"}
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (no full parser: strings, label
-    matchers, label lists and range durations are blanked first)."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    text = re.sub(r"\{[^}]*\}", "", text)
-    text = re.sub(r"\[[^\]]*\]", "", text)
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set()
-    # Not inside a number or duration (0.5, 5m, 1e3).
-    for match in re.finditer(r"(?<![A-Za-z0-9_:.])[A-Za-z_:][A-Za-z0-9_:]*", text):
-        rest = text[match.end() :].lstrip()
-        if rest.startswith("(") or match.group().lower() in _KEYWORDS:
-            continue  # a function or aggregation, or a keyword
-        names.add(match.group())
-    return names
 
 
 def test_metric_names_reads_selectors_not_functions_or_labels() -> None:
@@ -55,35 +38,54 @@ def test_metric_names_reads_selectors_not_functions_or_labels() -> None:
     assert metric_names(expr) == {"a_bucket", "up", "b"}
 
 
-def exposed_names() -> set[str]:
-    """Sample names of the worker's /metrics, built the way the worker builds it."""
-    metrics = create_metrics()
-    register_helpers(metrics, OffloadCounters)
-    metrics.lag.labels("articles.raw", "0").set(0)  # labelled gauges appear when set
-    text = generate_latest(metrics.registry).decode()
-    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+def test_the_panel_walk_finds_panels_inside_rows() -> None:
+    row = {"type": "row", "title": "r", "panels": [{"title": "in", "targets": [{"expr": "a"}]}]}
+    model = {"panels": [{"title": "top", "targets": [{"expr": "b"}, {"refId": "B"}]}, row]}
+    assert [p["title"] for p in panels(model)] == ["top", "r", "in"]
+    assert exprs(model) == ["b", "a"]
 
 
-def load_dashboard() -> dict[str, Any]:
-    return dict(json.loads(DASHBOARD.read_text()))
-
-
-def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every panel, those inside collapsed rows too."""
-    found = []
-    for panel in dashboard["panels"]:
-        found.append(panel)
-        found.extend(panel.get("panels", []))
-    return found
-
-
-def exprs(dashboard: dict[str, Any]) -> list[str]:
-    return [t["expr"] for p in panels(dashboard) for t in p.get("targets", [])]
+#: Top-level fields of Grafana's classic dashboard model (its JSON model docs, 12.x).
+DASHBOARD_FIELDS = {
+    *("annotations", "description", "editable", "fiscalYearStartMonth", "graphTooltip", "id"),
+    *("links", "liveNow", "panels", "refresh", "schemaVersion", "tags", "templating", "time"),
+    *("timepicker", "timezone", "title", "uid", "version", "weekStart"),
+}
+PANEL_FIELDS = {
+    *("collapsed", "datasource", "description", "fieldConfig", "gridPos", "id", "interval"),
+    *("maxDataPoints", "options", "panels", "pluginVersion", "targets", "title", "transformations"),
+    "type",
+}
+#: The time series panel's field config (GraphFieldConfig of grafana-schema's common
+#: types), and the allowed values of the enumerations the dashboard sets.
+GRAPH_FIELDS = {
+    *("lineColor", "lineWidth", "lineInterpolation", "lineStyle", "spanNulls", "fillColor"),
+    *("fillOpacity", "fillBelowTo", "showPoints", "pointSize", "pointColor", "pointSymbol"),
+    *("axisPlacement", "axisColorMode", "axisLabel", "axisWidth", "axisSoftMin", "axisSoftMax"),
+    *("axisGridShow", "scaleDistribution", "axisCenteredZero", "axisBorderShow"),
+    *("barAlignment", "barWidthFactor", "barMaxWidth", "stacking", "hideFrom", "drawStyle"),
+    *("gradientMode", "thresholdsStyle", "transform", "insertNulls"),
+}
+ENUMS = {
+    "drawStyle": {"line", "bars", "points"},
+    "showPoints": {"auto", "never", "always"},
+    "axisPlacement": {"auto", "top", "right", "bottom", "left", "hidden"},
+}
+#: The schema version Grafana 12.0 (compose's grafana/grafana:12.0.0) writes: 40 made
+#: ``refresh`` a string, 41 dropped ``timepicker.time_options``.
+GRAFANA_SCHEMA = {"12.0": 41}
 
 
 def test_dashboard_is_a_current_grafana_model() -> None:
     d = load_dashboard()
-    assert d["schemaVersion"] >= 39
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    image = compose["services"]["grafana"]["image"]
+    version = re.fullmatch(r"grafana/grafana:(\d+\.\d+)\.\d+", image)
+    assert version, image
+    assert d["schemaVersion"] == GRAFANA_SCHEMA[version.group(1)]
+    assert not d.keys() - DASHBOARD_FIELDS, d.keys() - DASHBOARD_FIELDS
+    assert isinstance(d["refresh"], str)
+    assert "time_options" not in d["timepicker"]
     assert d["uid"] == "article-worker"
     assert d["title"]
     assert d["id"] is None  # provisioned dashboards must not carry a database id
@@ -139,6 +141,7 @@ def test_the_dashboard_provider_loads_the_dashboards_folder() -> None:
 def test_every_metric_of_the_dashboard_is_exposed_by_the_worker() -> None:
     exposed = exposed_names()
     assert "process_resident_memory_bytes" in exposed
+    assert "article_worker_helper_cpu_seconds_total" in exposed
     for expr in exprs(load_dashboard()):
         names = metric_names(expr)
         assert names, expr
@@ -186,10 +189,129 @@ REQUIRED = {
     "in-flight messages": (r"article_worker_in_flight_messages",),
     "replicas up": (rf'up\{{job="{JOB}"\}}',),
     "partitions per replica": (r"by \(instance\) \(article_worker_assigned_partitions",),
-    "rebalances": (r"(increase|changes)\(article_worker_rebalances_total",),
-    "memory per replica": (r"^process_resident_memory_bytes\{",),
-    "cpu per replica": (r"rate\(process_cpu_seconds_total\{",),
+    "rebalances": (r"increase\(article_worker_rebalances_total",),
+    "memory per replica": (
+        r"^sum by \(instance\) \(process_resident_memory_bytes\{.*\}\) \+ "
+        r"sum by \(instance\) \(article_worker_helper_resident_memory_bytes\{",
+    ),
+    "cpu per replica": (
+        r"^sum by \(instance\) \(rate\(process_cpu_seconds_total\{.*\}\[1m\]\)\) \+ "
+        r"sum by \(instance\) \(rate\(article_worker_helper_cpu_seconds_total\{",
+    ),
 }
+
+
+def test_time_series_panels_use_the_fields_of_the_grafana_model() -> None:
+    for p in panels(load_dashboard()):
+        assert not p.keys() - PANEL_FIELDS, (p["title"], p.keys() - PANEL_FIELDS)
+        if p["type"] != "timeseries":
+            continue
+        custom = p["fieldConfig"]["defaults"].get("custom", {})
+        assert not custom.keys() - GRAPH_FIELDS, (p["title"], custom.keys() - GRAPH_FIELDS)
+        for field, allowed in ENUMS.items():
+            if field in custom:
+                assert custom[field] in allowed, (p["title"], field)
+        assert isinstance(p["fieldConfig"]["overrides"], list), p["title"]
+        legend, tooltip = p["options"]["legend"], p["options"]["tooltip"]
+        # Required by the panel's options schema (VizLegendOptions, VizTooltipOptions).
+        assert {"displayMode", "placement", "showLegend", "calcs"} <= legend.keys(), p["title"]
+        assert legend["displayMode"] in {"list", "table", "hidden"}, p["title"]
+        assert legend["placement"] in {"bottom", "right"}, p["title"]
+        assert tooltip["mode"] in {"single", "multi", "none"}, p["title"]
+        assert tooltip["sort"] in {"asc", "desc", "none"}, p["title"]
+
+
+def test_resource_panels_add_the_helper_processes_to_the_main_one() -> None:
+    d = load_dashboard()
+    for need in ("memory per replica", "cpu per replica"):
+        panel = _panel_with(d, *REQUIRED[need])
+        assert panel is not None, need
+        assert "main + helper" in panel["title"], panel["title"]
+        # Per replica: both sides summed by instance, so they match one to one.
+        total = panel["targets"][0]["expr"]
+        assert total.count("sum by (instance)") == 2, total
+
+
+def test_every_expression_is_valid_promql(tmp_path: Path) -> None:
+    rules = [
+        {"record": f"dashboard:expr_{i}", "expr": e} for i, e in enumerate(exprs(load_dashboard()))
+    ]
+    (tmp_path / "exprs.yml").write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": rules}]}))
+    result = promtool("check", "rules", "exprs.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_resource_panels_give_main_plus_helpers_per_replica(tmp_path: Path) -> None:
+    """The memory and CPU totals, evaluated by promtool on two replicas' series: each
+    replica's main process plus its helpers, not mixed across replicas."""
+    d = load_dashboard()
+    memory = _panel_with(d, *REQUIRED["memory per replica"])
+    cpu = _panel_with(d, *REQUIRED["cpu per replica"])
+    assert memory is not None
+    assert cpu is not None
+    job = f'job="{JOB}"'
+    series = []
+    # Per 15 s: replica a's main process uses 1 CPU second a second, its helpers 2;
+    # replica b's 0.5 and 0.25. Memory in MiB-free round numbers.
+    for instance, rss, helpers_rss, main_cpu, helpers_cpu in (
+        ("a:6066", 100, 300, 15, 30),
+        ("b:6066", 200, 50, 7.5, 3.75),
+    ):
+        labels = f'{{{job}, instance="{instance}"}}'
+        series += [
+            {"series": f"process_resident_memory_bytes{labels}", "values": f"{rss}x40"},
+            {
+                "series": f"article_worker_helper_resident_memory_bytes{labels}",
+                "values": f"{helpers_rss}x40",
+            },
+            {"series": f"process_cpu_seconds_total{labels}", "values": f"0+{main_cpu}x40"},
+            {
+                "series": f"article_worker_helper_cpu_seconds_total{labels}",
+                "values": f"0+{helpers_cpu}x40",
+            },
+        ]
+
+    def expect(expr: str, a: float, b: float) -> dict[str, Any]:
+        return {
+            "expr": expr,
+            "eval_time": "5m",
+            "exp_samples": [
+                {"labels": '{instance="a:6066"}', "value": a},
+                {"labels": '{instance="b:6066"}', "value": b},
+            ],
+        }
+
+    tests = {
+        "rule_files": [],
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    expect(memory["targets"][0]["expr"], 400, 250),
+                    expect(memory["targets"][1]["expr"], 300, 50),
+                    expect(cpu["targets"][0]["expr"], 3, 0.75),
+                    expect(cpu["targets"][1]["expr"], 2, 0.25),
+                ],
+            }
+        ],
+    }
+    (tmp_path / "resources.test.yml").write_text(yaml.safe_dump(tests))
+    result = promtool("test", "rules", "resources.test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rebalances_panel_counts_as_the_alert_does() -> None:
+    panel = _panel_with(load_dashboard(), *REQUIRED["rebalances"])
+    assert panel is not None
+    [rule] = [r for r in alert_rules() if r["alert"] == "ArticleWorkerRebalancingOften"]
+    counted = re.search(
+        r"increase\(article_worker_rebalances_total\{[^}]*\}\[15m\]\)", rule["expr"]
+    )
+    assert counted
+    assert counted.group() in panel["targets"][0]["expr"]
+    assert "extrapolat" in panel["description"]
 
 
 @pytest.mark.parametrize("need", sorted(REQUIRED))

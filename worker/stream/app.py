@@ -92,7 +92,9 @@ class StreamWorker:
                     timeout_seconds=settings.article_timeout_seconds,
                 )
                 offload = self._offload
-                register_helpers(self.metrics, lambda: offload.counters)
+                register_helpers(
+                    self.metrics, lambda: offload.counters, pids=lambda: offload.unreaped_pids
+                )
         self.app = self._create_app()
         self.committer: ConsumerCommitter | None = None
         self.publisher: Publisher
@@ -294,9 +296,9 @@ class StreamWorker:
         raw = [tp for tp in revoked if tp.topic == self.settings.raw_topic]
         if not raw:  # the empty revocation before the first assignment
             return
-        # Held no more from here on (all of them: aiokafka's protocol is eager); the
-        # assignment that ends the rebalance sets the gauge again.
-        self.metrics.assigned_partitions.dec(len(raw))
+        # Held no more: a revocation takes them all (aiokafka's protocol is eager), so set,
+        # not lowered (it cannot drift below zero); the next assignment sets it again.
+        self.metrics.assigned_partitions.set(0)
         if not await self.runner.drain(REVOKE_DRAIN_SECONDS):
             log.warning("batches still in flight at a rebalance; their new owner redoes them")
         if self.committer is not None:

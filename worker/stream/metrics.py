@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -17,7 +19,7 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from worker import __version__
@@ -48,6 +50,8 @@ class Metrics:
     in_flight: Gauge
     rebalances: Counter
     assigned_partitions: Gauge
+    # The helper processes' memory and CPU; None without the process collectors.
+    helper_processes: HelperProcessCollector | None = None
 
     def language(self, code: str) -> None:
         self.by_language.labels(code if code in LANGUAGES else "other").inc()
@@ -62,13 +66,18 @@ def create_metrics(registry: CollectorRegistry | None = None, *, process: bool =
     With ``process``, also prometheus-client's process and platform collectors
     (``process_resident_memory_bytes``, ``process_cpu_seconds_total``, ``python_info``...):
     the worker's registry is its own, so they are not there by default. Pass False for a
-    registry that has them already (the library's global one).
+    registry that has them already (the library's global one). ``process`` also adds the
+    helper processes' figures (:class:`HelperProcessCollector`, no helpers until
+    :func:`register_helpers` names them), so wherever the main process' figures are, the
+    helpers' are too and dashboards can add the two.
     """
     # The *_created series only double what dashboards scrape.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = registry or CollectorRegistry()
+    helpers = HelperProcessCollector() if process else None
     m = Metrics(
         registry=registry,
+        helper_processes=helpers,
         consumed=Counter(
             f"{PREFIX}_messages_consumed", "Raw messages consumed.", registry=registry
         ),
@@ -145,6 +154,8 @@ def create_metrics(registry: CollectorRegistry | None = None, *, process: bool =
     if process:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
+    if helpers is not None:
+        registry.register(helpers)
     return m
 
 
@@ -175,6 +186,84 @@ class HelperCollector(Collector):
             yield family
 
 
-def register_helpers(metrics: Metrics, counters: Callable[[], Any]) -> None:
-    """Expose an :class:`~worker.stream.offload.OffloadedProcessor`'s counters."""
+PROC = Path("/proc")
+
+
+def _stat(path: Path) -> list[str] | None:
+    """The fields of a ``/proc/<pid>/stat`` after the command name (which may hold spaces
+    and parentheses), so proc(5)'s field N is item N - 3; None when there is no such file."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+class HelperProcessCollector(Collector):
+    """Resident memory and CPU time of the helper processes, read from /proc at each scrape.
+
+    prometheus-client's process collector covers the main process only, while the
+    enrichment runs in the helpers. Linux only: without ``/proc/self/stat`` nothing is
+    exposed (like the process collector).
+
+    ``article_worker_helper_cpu_seconds_total`` must never go down although helpers are
+    killed and replaced (timeouts, deaths): it is the CPU time of the helpers not yet
+    waited for (``pids``, from their /proc/<pid>/stat, a zombie's included) plus this
+    process's ``cutime + cstime``, which the kernel adds every waited-for child's CPU time
+    to when it is reaped, the time since the last scrape included, so nothing is lost. In
+    the worker the helpers are the only children (so the figure is theirs); elsewhere
+    (tests) other children count too. A pid whose parent is not this process (reaped and
+    reused) is skipped. Reaping happens on the event loop, as scrapes do, so a helper is
+    never counted in both or in neither; the figure is kept monotonic anyway (the highest
+    value so far), as a counter that went down would look like a reset to rate().
+    """
+
+    def __init__(self, pids: Callable[[], Iterable[int]] = tuple, proc: Path = PROC) -> None:
+        self.pids = pids
+        self.proc = proc
+        self._highest = 0.0
+        self._ticks = self._page = 0
+        if hasattr(os, "sysconf"):  # POSIX only
+            self._ticks, self._page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+
+    def collect(self) -> Iterator[Metric]:
+        own = _stat(self.proc / "self" / "stat")
+        if own is None or not self._ticks:
+            return
+        parent = str(os.getpid())
+        ticks = int(own[13]) + int(own[14])  # cutime, cstime: reaped children
+        pages = 0
+        for pid in self.pids():
+            fields = _stat(self.proc / str(pid) / "stat")
+            if fields is None or fields[1] != parent:
+                continue  # already reaped (then in cutime) and maybe reused
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            pages += int(fields[21])  # rss (0 for a zombie)
+        self._highest = max(self._highest, ticks / self._ticks)
+        memory = GaugeMetricFamily(
+            f"{PREFIX}_helper_resident_memory_bytes",
+            "Resident memory of the live helper processes, summed.",
+            value=pages * self._page,
+        )
+        cpu = CounterMetricFamily(
+            f"{PREFIX}_helper_cpu_seconds",
+            "User and system CPU time of the helper processes, those replaced included.",
+            value=self._highest,
+        )
+        yield memory
+        yield cpu
+
+
+def register_helpers(
+    metrics: Metrics,
+    counters: Callable[[], Any],
+    pids: Callable[[], Iterable[int]] | None = None,
+) -> None:
+    """Expose an :class:`~worker.stream.offload.OffloadedProcessor`'s counters and, given
+    ``pids`` (its ``unreaped_pids``), its helpers' memory and CPU time."""
     metrics.registry.register(HelperCollector(counters))
+    if pids is not None:
+        if metrics.helper_processes is None:
+            metrics.registry.register(HelperProcessCollector(pids))
+        else:
+            metrics.helper_processes.pids = pids

@@ -269,6 +269,14 @@ class OffloadedProcessor:
         """Process ids of the live helpers."""
         return sorted(h.pid for h in self._helpers)
 
+    @property
+    def unreaped_pids(self) -> list[int]:
+        """Process ids of every helper not yet waited for: the live ones and those killed
+        but not yet reaped. Their CPU time is still in /proc; a reaped one's is in this
+        process's cutime/cstime (see :class:`~worker.stream.metrics.HelperProcessCollector`)."""
+        procs = [h.proc for h in self._helpers] + self._dying
+        return sorted(p.pid for p in procs if p.returncode is None)
+
     async def process(self, messages: list[Inbound]) -> list[Outbound]:
         """Outputs in input order; the batch is split across the helpers that are idle."""
         if self._closed:
