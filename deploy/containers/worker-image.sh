@@ -9,10 +9,13 @@
 #                            rebuilds from the project's wheel on.
 #
 # Environment: PYTHON (host Python with pip that builds the wheels; default .venv/bin/python),
-# WORKER_IMAGE_BASE (base image; default: base-image.sh's, built when missing),
+# WORKER_IMAGE_BASE (base image; default: base-image.sh's, built when missing or stale),
 # WORKER_WHEELS_DIR (default .run/worker-image/wheels), WORKER_IMAGE_NO_CACHE=1 (rebuild
 # every layer and the dependency wheels), CONTAINERS_CONF (default: containers.conf beside
 # this).
+#
+# The image is labelled io.article-worker.built-by=worker-image.sh; the one a rebuild replaced
+# is removed when that left it untagged and no container uses it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -20,15 +23,18 @@ export CONTAINERS_CONF="${CONTAINERS_CONF:-$HERE/containers.conf}"
 NAME="${1:-localhost/article-worker:local}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 WHEELS="${WORKER_WHEELS_DIR:-$ROOT/.run/worker-image/wheels}"
+BUILT_BY=io.article-worker.built-by  # label: which script built an image
 log() { printf 'worker-image.sh: %s\n' "$*" >&2; }
 t0=$SECONDS
 
-BASE="${WORKER_IMAGE_BASE:-$("$HERE/base-image.sh")}"
-
-# One build at a time (test sessions may start this at once): they share the wheels folder.
+# One build at a time (test sessions may start this at once): they share the wheels folder
+# and the image name. Taken before the base is looked at (base-image.sh has a lock of its
+# own too, for callers that run it directly).
 mkdir -p "$WHEELS"
 exec 9>"$WHEELS.lock"
 flock 9
+
+BASE="${WORKER_IMAGE_BASE:-$("$HERE/base-image.sh")}"
 
 # The project's wheel, rebuilt only when its sources changed (their hash is the key).
 # Built from a copy, as tests/test_wheel.py does: setuptools' build/ folder would land in
@@ -68,9 +74,25 @@ if [[ "$(cat "$WHEELS/deps.key" 2>/dev/null)" != "$key" ]]; then
 fi
 
 log "building $NAME on $BASE"
+old="$(podman image inspect -f '{{.Id}}' "$NAME" 2>/dev/null || :)"  # none yet: empty
 podman build --quiet --format docker --layers "${cache[@]}" \
   --build-arg BASE_IMAGE="$BASE" \
   --build-context wheels="$WHEELS" \
+  --label "$BUILT_BY=worker-image.sh" \
   -f "$ROOT/deploy/docker/Dockerfile" -t "$NAME" "$ROOT" >/dev/null
 log "built $NAME in $((SECONDS - t0)) s ($(podman image inspect -f '{{.Size}}' "$NAME") bytes)"
+
+# The image a rebuild replaced is left untagged (~224 MB each time): removed when this
+# script built it (its label) and no container uses it (podman refuses then; it stays).
+# Nothing else is pruned: the layer cache of the build stages stays for the next build.
+if [[ -n "$old" ]] && podman image exists "$old" \
+  && [[ "$(podman image inspect -f '{{len .RepoTags}}' "$old")" == 0 ]]; then
+  if [[ "$(podman image inspect -f "{{index .Labels \"$BUILT_BY\"}}" "$old")" != worker-image.sh ]]; then
+    log "kept the replaced image ${old:0:12}: not labelled as built by this script"
+  elif err="$(podman rmi "$old" 2>&1 >/dev/null)"; then
+    log "removed the replaced image ${old:0:12}"
+  else
+    log "kept the replaced image ${old:0:12}: $err"
+  fi
+fi
 echo "$NAME"

@@ -157,6 +157,17 @@ def worker_image(base_image: str) -> str:
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Until pyproject.toml registers it (the lead's); registering twice is harmless.
-    config.addinivalue_line("markers", "containers: needs podman (apt-get install podman runc)")
+def http_get(port: int, path: str, timeout: float = 3) -> tuple[int, bytes]:
+    """GET ``http://127.0.0.1:PORT/PATH`` (a worker's web server): the status and body, an
+    HTTP error's too (``/readyz`` answers 503 until ready); ``(0, b"")`` when nothing
+    answers, so a poll can wait for a server that is not up yet."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return int(r.status), r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""

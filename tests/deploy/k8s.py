@@ -3,6 +3,13 @@
 :func:`render` uses the real ``kustomize`` when one is found (``$KUSTOMIZE``, ``kustomize``
 or ``kubectl kustomize`` on PATH), else :func:`render_own`, this module's reading of the
 small part of kustomize the manifests use (resources, namespace, images, JSON 6902 patches).
+:data:`GOLDEN` holds the real kustomize's output of both directories, committed, so the two
+renderings are compared on machines without kustomize too (CI). After changing deploy/k8s:
+
+    kubectl kustomize deploy/k8s/base > tests/deploy/golden/base.yaml
+    kubectl kustomize deploy/k8s/overlays/example > tests/deploy/golden/overlay.yaml
+
+(or ``kustomize build DIR``; made with kubectl v1.32.4's kustomize v5.5.0).
 """
 
 from __future__ import annotations
@@ -21,12 +28,16 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 BASE = K8S / "base"
 OVERLAY = K8S / "overlays" / "example"
+GOLDEN = {
+    BASE: Path(__file__).with_name("golden") / "base.yaml",
+    OVERLAY: Path(__file__).with_name("golden") / "overlay.yaml",
+}
 SECRET_EXAMPLE = BASE / "secret.example.yaml"
 # The oldest release the manifests claim (PDB unhealthyPodEvictionPolicy is GA in 1.31)
 # and the newest kubernetes-validate 1.37.0 ships schemas for.
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
 CORE_KINDS = {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget"}
-UID = 10001  # the image's user (deploy/docker/Dockerfile, decisions8.md)
+UID = 10001  # the image's user: USER in deploy/docker/Dockerfile (test_deploy_names checks)
 
 Doc = dict[str, Any]
 
@@ -111,6 +122,11 @@ def run_kustomize(directory: Path) -> list[Doc]:
         [*KUSTOMIZE, str(directory)], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     return [d for d in yaml.safe_load_all(out) if d]
+
+
+def load_golden(directory: Path) -> list[Doc]:
+    """The real kustomize's output of ``directory``, as committed in tests/deploy/golden."""
+    return [d for d in yaml.safe_load_all(GOLDEN[directory].read_text("utf-8")) if d]
 
 
 def render(directory: Path) -> list[Doc]:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.deploy.conftest import WORKER_IMAGE
 from tests.deploy.k8s import (
     BASE,
     K8S,
@@ -43,7 +44,9 @@ DOCKERFILE = "deploy/docker/Dockerfile"
 PROMETHEUS = "deploy/prometheus/prometheus.yml"
 OTHER_FILES = (COMPOSE, COMPOSE_LOCAL, DOCKERFILE, PROMETHEUS)
 K8S_FILES = sorted(str(p.relative_to(ROOT)) for p in K8S.rglob("*") if p.is_file())
-WORKER_IMAGE_LOCAL = "localhost/article-worker:local"  # decisions8.md
+# The image the container tests build (tests/deploy/conftest.py, the default of
+# deploy/containers/worker-image.sh): compose.local.yaml must run that one.
+WORKER_IMAGE_LOCAL = WORKER_IMAGE
 
 DEFAULTS = Settings()
 ENV_NAMES = (
@@ -322,7 +325,7 @@ def test_dockerfile_names() -> None:
     ports = {int(p) for p in re.findall(r"\b\d{4,5}\b", healthcheck)}
     assert ports == {DEFAULTS.web_port}
     (user,) = re.findall(r"^USER\s+(\d+)", text, re.MULTILINE)
-    assert int(user) == UID  # the k8s runAsUser (test_k8s) and decisions8.md
+    assert int(user) == UID  # the k8s runAsUser (tests/deploy/k8s.py, deploy/k8s/base)
     (entrypoint,) = re.findall(r"^ENTRYPOINT\s+(\[.*\])$", text, re.MULTILINE)
     (cmd,) = re.findall(r"^CMD\s+(\[.*\])$", text, re.MULTILINE)
     assert yaml.safe_load(entrypoint) == ["article-worker"]

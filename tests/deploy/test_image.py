@@ -10,9 +10,8 @@ topics and a consumer group of its own. The last test stops it.
 from __future__ import annotations
 
 import json
+import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from kafka.admin import KafkaAdminClient
 
 from tests.conftest import SEEDS, load_enricher
-from tests.deploy.conftest import podman, remove_containers, unique_name, wait_for
+from tests.deploy.conftest import ROOT, http_get, podman, remove_containers, unique_name, wait_for
 from tests.stream.conftest import Topics, consume, free_port, make_topics, produce
 
 pytestmark = [pytest.mark.containers, pytest.mark.kafka]
@@ -36,6 +35,19 @@ SEED_FILES = sorted(SEEDS.glob("*.txt"))[:8]
 # tmpfs on by default.
 TMP = "/tmp"  # noqa: S108
 VAR_TMP = "/var/tmp"  # noqa: S108
+DOCKERFILE = ROOT / "deploy/docker/Dockerfile"
+# Prints FOUND for every pip, setuptools or wheel the image's two interpreters (the venv's
+# and the base's own, which python:3.11-slim gives all three) or PATH can reach.
+# find_spec, not import: importing setuptools can fail on a Debian Python.
+NO_PIP_PROBE = (
+    "for t in pip pip3 pip3.11 wheel easy_install; do command -v $t && echo FOUND $t; done;"
+    ' for py in python "$(readlink -f "$(command -v python3)")"; do'
+    "  for m in pip setuptools wheel; do"
+    '   "$py" -I -c "import importlib.util as u, sys; sys.exit(u.find_spec(\'$m\') is None)"'
+    "   && echo FOUND $py:$m;"
+    "  done;"
+    " done;"
+)
 
 
 @dataclass
@@ -45,19 +57,8 @@ class Running:
     topics: Topics
     bootstrap: str
 
-    def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            url = f"http://127.0.0.1:{self.port}{path}"
-            with urllib.request.urlopen(url, timeout=3) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
     def status(self, path: str) -> int:
-        try:
-            return self.get(path)[0]
-        except OSError:
-            return 0
+        return http_get(self.port, path)[0]
 
     def state(self, field: str) -> str:
         return podman("inspect", "--format", f"{{{{{field}}}}}", self.name).stdout.strip()
@@ -111,9 +112,9 @@ def test_image_config(worker_image: str) -> None:
     assert not any(e.startswith("ARTICLE_WORKER_") for e in config["Env"])
     probe = podman(
         "run", "--rm", "--network", "none", "--entrypoint", "sh", worker_image, "-c",
-        "for t in gcc cc make pip pip3 curl; do command -v $t && echo FOUND $t; done;"
-        " python -c 'import pip' 2>/dev/null && echo FOUND pip-module;"
-        " ls -d /root/.cache/pip /wheels /src 2>/dev/null | sed 's/^/FOUND /';"
+        "for t in gcc cc make curl; do command -v $t && echo FOUND $t; done;"
+        + NO_PIP_PROBE
+        + " ls -d /root/.cache/pip /wheels /src 2>/dev/null | sed 's/^/FOUND /';"
         " find / -xdev -name worker.toml | sed 's/^/FOUND /';"
         " id -u;"
         " python -I -c 'from importlib.resources import files as f; print(f(\"worker.data\"))'",
@@ -123,6 +124,49 @@ def test_image_config(worker_image: str) -> None:
     assert uid == str(WORKER_UID)
     # The gazetteer and schema are the installed wheel's package data, not a checkout's.
     assert data == f"{SITE_PACKAGES}/worker/data", data
+
+
+def _final_stage_setup() -> str:
+    """The shell command of the final stage's RUN (it removes the base's pip), from the
+    Dockerfile itself, so the test below runs what the image build runs."""
+    text = DOCKERFILE.read_text("utf-8")
+    final = text[text.rindex("\nFROM ") :].replace("\\\n", " ")
+    (run,) = [line for line in final.splitlines() if line.startswith("RUN ")]
+    assert "pip uninstall" in run, run
+    return run.removeprefix("RUN ")
+
+
+def test_final_stage_removes_a_bases_pip(base_image: str) -> None:
+    """python:3.11-slim (the default base) ships pip, setuptools and wheel in /usr/local,
+    the local base none; no registry here to pull the slim image. So a container of the
+    local base gets them the slim way first (pip from its own bundled wheel into
+    /usr/local, without Debian's EXTERNALLY-MANAGED marker, which slim does not have),
+    then runs the final stage's RUN: nothing of them may be left, and the user exists.
+    (``hash -r``: the shell would report the paths it found before from its cache.)"""
+    script = (
+        "set -e; rm /usr/lib/python3.11/EXTERNALLY-MANAGED;"
+        " set -- /usr/share/python-wheels/pip-*.whl;"
+        ' python3 "$1/pip" install --quiet --root-user-action=ignore --no-index'
+        " --find-links /usr/share/python-wheels pip setuptools;"
+        " set +e; " + NO_PIP_PROBE + " echo SETUP; set -e; "
+        + _final_stage_setup()
+        + "; set +e; hash -r; " + NO_PIP_PROBE + " grep ^worker: /etc/passwd"
+    )  # fmt: skip
+    out = podman(
+        "run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "sh", base_image,
+        "-c", script, timeout=120,
+    ).stdout  # fmt: skip
+    before, _, after = out.partition("SETUP\n")
+    found = set(re.findall(r"^FOUND (\S+)$", before, re.MULTILINE))
+    assert {"pip", "pip3", "pip3.11"} <= found, out
+    assert {m for f in found for m in ("pip", "setuptools") if f.endswith(f":{m}")} == {
+        "pip",
+        "setuptools",
+    }, out
+    assert "FOUND" not in after, out
+    assert after.strip().endswith(
+        f"worker:x:{WORKER_UID}:{WORKER_UID}:article-worker:/nonexistent:/usr/sbin/nologin"
+    ), out
 
 
 def test_live_and_ready(worker: Running) -> None:
