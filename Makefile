@@ -23,14 +23,14 @@ corpora: $(VENV)/.installed
 # (deploy/local/kafka.sh); they are installed from Debian only when `java` or `mvn` is
 # missing, so a JDK from elsewhere on PATH is used as it is. podman (rootful, runc,
 # netavark with aardvark-dns for container names), debootstrap (the local base image:
-# deploy/containers/base-image.sh) and promtool (in Debian's prometheus package) are for
+# deploy/containers/base-image.sh), promtool (in Debian's prometheus package) and jq are for
 # the container tests; catatonit (the init of the infra container `podman kube play`
 # starts) is named although podman recommends it. podman is installed with its
 # recommends, as on the machines the container tests were run on; prometheus without
 # them (they are a node exporter daemon).
 APT_PACKAGES := unicode-data kcat curl openssl
 CONTAINER_APT_PACKAGES := podman runc netavark aardvark-dns uidmap iptables catatonit debootstrap \
-  debian-archive-keyring prometheus
+  debian-archive-keyring prometheus jq
 JAVA_APT_PACKAGE ?= default-jre-headless
 SUDO := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo))
 
