@@ -37,9 +37,12 @@ if [[ "$(basename "$0")" == kafka-broker-api-versions.sh ]]; then
   exit
 fi
 
-# Not broker properties (apache/kafka's exclusion list, plus KAFKA_HEAP_OPTS, which its list
-# misspells as KAFKA_HEAP_OPT).
-EXCLUDE=" KAFKA_VERSION KAFKA_HEAP_OPT KAFKA_HEAP_OPTS KAFKA_LOG4J_OPTS KAFKA_OPTS KAFKA_JMX_OPTS
+# Not broker properties: the ExcludeServerPropsEnv set of apache/kafka's KafkaDockerWrapper
+# (core/src/main/scala/kafka/docker/KafkaDockerWrapper.scala, the 4.x version with log4j2),
+# name for name. Older wrappers (3.7) listed "KAFKA_HEAP_OPT" instead of KAFKA_HEAP_OPTS and
+# removed every "KAFKA_" in a name (String.replace); 4.x removes the first only (replaceFirst),
+# which, as the name starts with it, is the prefix: "${name#KAFKA_}" below.
+EXCLUDE=" KAFKA_VERSION KAFKA_HEAP_OPTS KAFKA_LOG4J_OPTS KAFKA_OPTS KAFKA_JMX_OPTS
  KAFKA_JVM_PERFORMANCE_OPTS KAFKA_GC_LOG_OPTS KAFKA_LOG4J_ROOT_LOGLEVEL KAFKA_LOG4J_LOGGERS
  KAFKA_TOOLS_LOG4J_LOGLEVEL KAFKA_JMX_HOSTNAME "
 
@@ -47,7 +50,7 @@ env_properties() {
   local name key
   while IFS= read -r name; do
     [[ "$EXCLUDE" == *" $name "* ]] && continue
-    key="${name//KAFKA_/}"
+    key="${name#KAFKA_}"
     key="${key,,}"
     key="${key//_/.}"
     key="${key//.../-}"

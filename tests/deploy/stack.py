@@ -12,7 +12,8 @@ The stack's own one-shot feed container sends seeds/ at start.
 from __future__ import annotations
 
 import json
-import socket
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -29,22 +30,23 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.deploy.conftest import podman, podman_env
+from tests.stream.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILES = (DEPLOY / "compose.yaml", DEPLOY / "compose.local.yaml")
 PROMETHEUS_YML = DEPLOY / "prometheus" / "prometheus.yml"
 SEEDS = ROOT / "seeds"
+RAW_TOPIC = "articles.raw"
 ENRICHED_TOPIC = "articles.enriched"
 PARTITIONS = 6  # ARTICLE_WORKER_TOPIC_PARTITIONS in compose.yaml
 #: Test override of Prometheus' intervals, so that nothing waits long for a scrape.
 SCRAPE_INTERVAL = "2s"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+#: The worker's log line at the end of each rebalance (worker/stream/app.py _on_assigned).
+ASSIGNED_LOG = re.compile(r"assigned partitions: \[([^\]]*)\]")
+RAW_PARTITION = re.compile(rf"'{re.escape(RAW_TOPIC)}-(\d+)'")
 
 
 def seed_ids() -> list[str]:
@@ -234,6 +236,22 @@ class Stack:
             for name in self.containers("worker")
         }
 
+    def held_partitions(self) -> dict[str, frozenset[int]]:
+        """Raw-topic partition ids each running replica holds, from its own account: its last
+        "assigned partitions" log line (a source apart from the gauge ``assigned`` reads)."""
+        held = {}
+        for name in self.containers("worker"):
+            logs = podman("logs", name, check=False)
+            lines = ASSIGNED_LOG.findall(logs.stderr + logs.stdout)  # the worker logs to stderr
+            ids = RAW_PARTITION.findall(lines[-1]) if lines else []
+            held[name] = frozenset(int(i) for i in ids)
+        return held
+
+    def healthcheck(self, name: str) -> subprocess.CompletedProcess[str]:
+        """The container's own healthcheck, run once (podman runs none by itself here: it
+        schedules them with systemd timers, and there is no systemd)."""
+        return podman("healthcheck", "run", name, timeout=60, check=False)
+
     def settled(self, workers: int) -> bool:
         """Every partition held, by ``workers`` replicas that each hold some."""
         try:
@@ -270,10 +288,57 @@ class Stack:
 
 
 def finish_feed(process: subprocess.Popen[str], timeout: float = 180) -> str:
-    """Wait for a feed; fail with its output unless it sent everything."""
-    out, err = process.communicate(timeout=timeout)
+    """Wait for a feed; fail with its output unless it sent everything. The process is gone
+    when this returns, whatever happened (a timeout, an interrupt)."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"feed still running after {timeout:g} s:\n{out}\n{err}")
+    finally:
+        stop_feed(process)
     assert process.returncode == 0, f"feed exited {process.returncode}:\n{out}\n{err}"
     return err.strip().splitlines()[-1]
+
+
+def stop_feed(process: subprocess.Popen[str], grace: float = 30) -> None:
+    """Stop a feed that may still run: SIGINT (it stops sending and closes its producer),
+    then SIGKILL after ``grace`` seconds; always reaped, its pipes closed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.communicate()
+
+
+def raw_ids(bootstrap: str, prefix: str) -> dict[str, float]:
+    """Ids starting with ``prefix`` on articles.raw (every partition, from the start, up to
+    the end offsets of now), each with its first broker timestamp: what entered the stack."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        parts = [TopicPartition(RAW_TOPIC, p) for p in range(PARTITIONS)]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        found: dict[str, float] = {}
+        deadline = time.monotonic() + 120
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            if time.monotonic() > deadline:
+                pytest.fail(f"{RAW_TOPIC} not read to its end in 120 s")
+            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                for record in records:
+                    # The feed keys an article by its id; the seeds' plain texts have none.
+                    key = (record.key or b"").decode()
+                    if key.startswith(prefix):
+                        found.setdefault(key, record.timestamp / 1000)
+        return found
+    finally:
+        consumer.close()
 
 
 def fast_prometheus_config() -> dict[str, Any]:

@@ -11,6 +11,7 @@ each brings the replica count it needs. Figures go to .run/stack-figures.json.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -22,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.deploy.conftest import CONTAINERS_DIR, podman, podman_env, wait_for
+from tests.deploy.promql import alert_exprs, panel_exprs
 from tests.deploy.stack import (
     PARTITIONS,
     ROOT,
@@ -32,19 +33,32 @@ from tests.deploy.stack import (
     Stack,
     finish_feed,
     metric,
+    raw_ids,
     seed_ids,
+    stop_feed,
     throughput,
     write_articles,
 )
 
 pytestmark = pytest.mark.containers
 
-DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "article-worker.json"
-ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 FIGURES = ROOT / ".run" / "stack-figures.json"
 ARTICLES = 3000  # per feed of the two-replica test; "a few thousand seed-sized articles"
 #: Per throughput measurement: enough for a window of several seconds at ~500 a second.
 BACKLOG = 6000
+#: The stream the replicas are scaled during: STREAM_RATE articles a second until the test
+#: stops it, which is once both changes of scale are done. Its file holds more than the
+#: longest those may take (every wait's timeout below, added up), so it never runs dry first.
+STREAM_RATE = 50
+SETTLE_S = 90  # for the replicas to hold every partition after a change
+LOGGED_S = 30  # for their logs to name the partitions their gauges count
+STREAM_LEAD_S = 5  # streaming before the first change of scale ...
+STREAM_TAIL_S = 3  # ... and after the last
+#: Stack.scale's own waits: compose up (its timeout) to scale up, podman stop to scale down.
+SCALE_UP_S, SCALE_DOWN_S = 300, 60
+STREAM_ARTICLES = STREAM_RATE * (
+    STREAM_LEAD_S + SCALE_UP_S + SCALE_DOWN_S + 2 * (SETTLE_S + LOGGED_S) + STREAM_TAIL_S
+)
 #: Grafana's variables, for running a panel's query straight against Prometheus.
 GRAFANA_VARIABLES = {"__rate_interval": "1m", "__interval": "2s", "__range": "5m"}
 
@@ -83,6 +97,12 @@ def stack(
         wait_for("the seed feed to finish", lambda: running.exit_code(feed[0]) is not None, 120)
         assert running.exit_code(feed[0]) == 0, podman("logs", feed[0]).stderr
         wait_for("two replicas holding every partition", lambda: running.settled(2), 120)
+        # Kafka is up (the replicas consume): its image's healthcheck, which compose uses,
+        # must say so (podman never runs it on its own here).
+        kafka = running.containers("kafka")[0]
+        check = running.healthcheck(kafka)
+        assert check.returncode == 0, f"healthcheck of {kafka}:\n{check.stdout}{check.stderr}"
+        figures["kafka_healthcheck"] = f"exit {check.returncode}"
         wait_for("Prometheus scraping two replicas", lambda: len(up_targets(running)) == 2, 60)
         figures["stack_start_s"] = round(time.monotonic() - began, 1)
         yield running
@@ -111,6 +131,37 @@ def scalar(stack: Stack, expr: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
+def settle(stack: Stack, workers: int) -> dict[str, frozenset[int]]:
+    """Wait until ``workers`` replicas hold every partition (their gauges) and each one's log
+    names as many partitions as its gauge counts; then each replica's partition ids."""
+    wait_for(
+        f"{workers} replicas holding every partition", lambda: stack.settled(workers), SETTLE_S
+    )
+    held: dict[str, frozenset[int]] = {}
+
+    def logged() -> bool:
+        try:
+            counts = stack.assigned()
+        except OSError:
+            return False
+        held.clear()
+        held.update(stack.held_partitions())
+        return held.keys() == counts.keys() and all(len(held[n]) == c for n, c in counts.items())
+
+    wait_for("each replica's log naming the partitions its gauge counts", logged, LOGGED_S)
+    return dict(held)
+
+
+def assert_partitioned(held: dict[str, frozenset[int]]) -> None:
+    """Each partition of the raw topic held by exactly one replica: disjoint sets, all ids."""
+    owned = sorted(p for parts in held.values() for p in parts)
+    assert owned == list(range(PARTITIONS)), f"not each partition exactly once: {held}"
+
+
+def owners(held: dict[str, frozenset[int]]) -> dict[int, str]:
+    return {p: name for name, parts in held.items() for p in parts}
+
+
 def test_two_replicas_share_partitions_and_work(
     stack: Stack,
     reader: OutputReader,
@@ -119,7 +170,7 @@ def test_two_replicas_share_partitions_and_work(
     figures: dict[str, Any],
 ) -> None:
     stack.scale(2)
-    wait_for("two replicas holding every partition", lambda: stack.settled(2), 90)
+    assert_partitioned(settle(stack, 2))
     ids = write_articles(tmp_path / "two.jsonl", ARTICLES, "two")
     began = time.monotonic()
     figures["feed_host"] = finish_feed(stack.feed(tmp_path / "two.jsonl"))
@@ -156,53 +207,62 @@ def test_scale_two_three_one_during_a_stream(
     stack: Stack, reader: OutputReader, tmp_path: Path, figures: dict[str, Any]
 ) -> None:
     stack.scale(2)
-    wait_for("two replicas holding every partition", lambda: stack.settled(2), 90)
-    at_two = stack.assigned()
-    ids = write_articles(tmp_path / "scale.jsonl", ARTICLES, "scale")
-    # 50 a second: the stream lasts a minute, longer than both changes of scale.
-    feeding = stack.feed(tmp_path / "scale.jsonl", "--rate", "50")
-    time.sleep(5)
-
-    began = time.monotonic()
-    stack.scale(3)
-    wait_for("three replicas holding every partition", lambda: stack.settled(3), 90)
-    at_three = stack.assigned()
-    figures["scale_up_s"] = round(time.monotonic() - began, 1)
-    assert feeding.poll() is None, "the stream ended before scaling down; slow it down"
-    began = time.monotonic()
-    stack.scale(1)
-    wait_for("one replica holding every partition", lambda: stack.settled(1), 90)
-    at_one = stack.assigned()
-    figures["scale_down_s"] = round(time.monotonic() - began, 1)
-    streaming = feeding.poll() is None
-    finish_feed(feeding)
+    at_two = settle(stack, 2)
+    counts_two = stack.assigned()
+    write_articles(tmp_path / "scale.jsonl", STREAM_ARTICLES, "scale")
+    feeding = stack.feed(tmp_path / "scale.jsonl", "--rate", str(STREAM_RATE))
+    try:
+        time.sleep(STREAM_LEAD_S)
+        scale_up = time.time()
+        began = time.monotonic()
+        stack.scale(3)
+        at_three = settle(stack, 3)
+        counts_three = stack.assigned()
+        figures["scale_up_s"] = round(time.monotonic() - began, 1)
+        began = time.monotonic()
+        stack.scale(1)
+        at_one = settle(stack, 1)
+        counts_one = stack.assigned()
+        figures["scale_down_s"] = round(time.monotonic() - began, 1)
+        scaled = time.time()
+        time.sleep(STREAM_TAIL_S)
+        streaming = feeding.poll() is None
+    finally:
+        stop_feed(feeding)
+    assert streaming, f"the stream ended before the scaling did (exit {feeding.returncode})"
+    # What entered the stack is what is on the raw topic (the feed was interrupted).
+    sent = raw_ids(stack.bootstrap, "scale-")
+    ids = sorted(sent)
     output = reader.read_until(ids, timeout=300)
 
-    first = sorted(at_two)[0]
-    figures["partitions"] = {"two": at_two, "three": at_three, "one": at_one}
+    figures["partitions"] = {
+        stage: {name: sorted(parts) for name, parts in held.items()}
+        for stage, held in (("two", at_two), ("three", at_three), ("one", at_one))
+    }
+    figures["scale_streamed"] = len(ids)
     figures["scale_duplicates"] = sum(output.counts[i] - 1 for i in ids)
-    assert streaming, "the stream ended before the scale-down finished"
-    assert sorted(at_two.values()) == [3, 3]
-    assert sorted(at_three.values()) == [2, 2, 2]
-    assert at_one == {first: PARTITIONS}
+    # Articles went in before the first change of scale and after the last one.
+    assert min(sent.values()) < scale_up < scaled < max(sent.values())
+    assert sorted(counts_two.values()) == [3, 3]
+    assert sorted(counts_three.values()) == [2, 2, 2]
+    first = sorted(at_two)[0]
+    assert counts_one == {first: PARTITIONS}
+    # The partitions really moved: at each stage every one has exactly one owner, and
+    # owners changed at both steps.
+    for held in (at_two, at_three, at_one):
+        assert_partitioned(held)
     assert at_two[first] != at_three[first] != at_one[first]
+    assert owners(at_two) != owners(at_three) != owners(at_one)
+    (third,) = set(at_three) - set(at_two)
+    moved_up = {p for p, name in owners(at_three).items() if owners(at_two)[p] != name}
+    moved_down = {p for p, name in owners(at_one).items() if owners(at_three)[p] != name}
+    assert at_three[third] <= moved_up
+    assert moved_down == set(range(PARTITIONS)) - at_three[first]
 
 
 def dashboard_exprs() -> list[tuple[str, str]]:
     """(panel title, expr) for every query target, Grafana's variables substituted."""
-
-    def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for panel in items:
-            yield panel
-            yield from panels(panel.get("panels", []))  # rows hold panels
-
-    model = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    found = []
-    for panel in panels(model["panels"]):
-        for target in panel.get("targets", []):
-            if target.get("expr"):
-                found.append((panel.get("title", "?"), grafana_to_promql(target["expr"])))
-    return found
+    return [(title, grafana_to_promql(expr)) for title, expr in panel_exprs()]
 
 
 def grafana_to_promql(expr: str) -> str:
@@ -213,13 +273,32 @@ def grafana_to_promql(expr: str) -> str:
     return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", value, expr)
 
 
-def alert_exprs() -> list[tuple[str, str]]:
-    rules = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
-    return [
-        (rule.get("alert") or rule.get("record", "?"), str(rule["expr"]))
-        for group in rules["groups"]
-        for rule in group["rules"]
-    ]
+def finite_values(answer: dict[str, Any]) -> list[float]:
+    """The finite sample values of a successful query's answer (NaN and ±Inf left out: a
+    panel showing only those shows nothing)."""
+    data = answer["data"]
+    if data["resultType"] == "scalar":
+        values = [data["result"][1]]
+    elif data["resultType"] == "vector":
+        values = [series["value"][1] for series in data["result"]]
+    elif data["resultType"] == "matrix":
+        values = [v for series in data["result"] for _, v in series["values"]]
+    else:  # string
+        values = []
+    return [float(v) for v in values if math.isfinite(float(v))]
+
+
+def test_finite_values_leave_out_nan_and_inf() -> None:
+    answer: dict[str, Any] = {
+        "status": "success",
+        "data": {
+            "resultType": "vector",
+            "result": [{"metric": {}, "value": [1, "NaN"]}, {"metric": {}, "value": [1, "+Inf"]}],
+        },
+    }
+    assert finite_values(answer) == []
+    answer["data"]["result"].append({"metric": {}, "value": [1, "0.5"]})
+    assert finite_values(answer) == [0.5]
 
 
 def test_grafana_variables_become_promql() -> None:
@@ -246,8 +325,9 @@ def test_dashboard_and_alert_queries_run_on_prometheus(
             problems.append(f"{title}: {expr!r}: {answer.get('error')}")
     for title, expr in panels:
         answer = stack.query(expr)
-        if answer.get("status") == "success" and not answer["data"]["result"]:
-            problems.append(f"{title}: {expr!r}: no data")
+        if answer.get("status") == "success" and not finite_values(answer):
+            got = answer["data"]["result"]
+            problems.append(f"{title}: {expr!r}: no finite value ({len(got)} series: {got[:3]})")
     figures["queries"] = {"dashboard": len(panels), "alerts": len(alerts)}
     assert not problems, "\n".join(problems)
 
