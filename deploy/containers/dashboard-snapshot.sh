@@ -24,7 +24,7 @@
 # 200), SNAPSHOT_SCRAPE_INTERVAL (Prometheus' scrape, rule and DNS intervals, whole seconds; 5s),
 # SNAPSHOT_KEEP=1 (keep the work folder with the logs even after a good run), CONTAINERS_CONF
 # (default: containers.conf beside this). The images come from base-image.sh and
-# stack-images.sh (built when missing; the worker image is rebuilt when its sources changed).
+# stack-images.sh (each rebuilt when what it is built from changed; the worker image when its sources did).
 # Needs podman, the project's .venv (podman-compose, article-worker, matplotlib, PyYAML), curl
 # and jq.
 set -euo pipefail
