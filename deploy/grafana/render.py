@@ -130,7 +130,10 @@ def draw(ax: Any, panel: dict[str, Any], series: list[Series], start: float, end
     ax.tick_params(labelsize=7)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))  # type: ignore[no-untyped-call]
     if series:
-        # Many series (every dead-letter reason) would hide the lines: a compact legend.
+        # Many series (every dead-letter reason) would hide the lines: a compact legend, in
+        # headroom above the highest line (a row of legend per three series).
+        rows = math.ceil(len(series) / 3) if len(series) > 4 else len(series)
+        ax.set_ylim(0, (ax.get_ylim()[1] or 1.0) * (1.1 + 0.09 * rows))
         ax.legend(fontsize=6, ncol=3 if len(series) > 4 else 1, loc="upper left", frameon=False)
 
 
