@@ -24,6 +24,8 @@ PACKAGES=python3,python3-venv,ca-certificates
 KEY_LABEL=io.article-worker.source-key
 BUILT_BY=io.article-worker.built-by
 log() { printf 'base-image.sh: %s\n' "$*" >&2; }
+# shellcheck source=images.sh
+source "$HERE/images.sh"
 
 key="$(printf '%s\n' "$SUITE" "$VARIANT" "$PACKAGES" "$(sha256sum <"${BASH_SOURCE[0]}")" \
   | sha256sum | cut -c1-64)"
@@ -56,16 +58,6 @@ tar -C "$ROOT" -c . | podman import -q --change 'CMD ["/bin/bash"]' \
   --change "LABEL $KEY_LABEL=$key" --change "LABEL $BUILT_BY=base-image.sh" - "$NAME" >/dev/null
 log "built $NAME in $((SECONDS - t0)) s"
 
-# The image this replaced, now untagged: removed when this script built it and nothing
-# uses it (worker images built on it keep it alive: podman refuses, and it stays).
-if [[ -n "$old" ]] && podman image exists "$old" \
-  && [[ "$(podman image inspect -f '{{len .RepoTags}}' "$old")" == 0 ]]; then
-  if [[ "$(podman image inspect -f "{{index .Labels \"$BUILT_BY\"}}" "$old")" != base-image.sh ]]; then
-    log "kept the replaced image ${old:0:12}: not labelled as built by this script"
-  elif err="$(podman rmi "$old" 2>&1 >/dev/null)"; then
-    log "removed the replaced image ${old:0:12}"
-  else
-    log "kept the replaced image ${old:0:12}: $err"
-  fi
-fi
+# The image this replaced (worker images built on it keep it alive: then it stays).
+remove_replaced "$old" base-image.sh
 echo "$NAME"

@@ -25,8 +25,9 @@ BASE_IMAGE="${BASE_IMAGE:-localhost/article-worker-base:bookworm}"
 KAFKA_IMAGE="${KAFKA_IMAGE:-localhost/article-worker-kafka:local}"
 PROMETHEUS_IMAGE="${PROMETHEUS_IMAGE:-localhost/article-worker-prometheus:local}"
 KEY_LABEL=io.article-worker.source-key
-BY_LABEL=io.article-worker.built-by
 log() { printf 'stack-images.sh: %s\n' "$*" >&2; }
+# shellcheck source=images.sh
+source "$HERE/images.sh"
 
 # One run at a time (test sessions and dashboard-snapshot.sh may start this at once): two
 # builds of one tag would each leave the other's image behind.
@@ -41,8 +42,7 @@ wanted() {
   [[ "${STACK_IMAGES_REBUILD:-0}" == 1 ]] || [[ "$(label_of "$1" "$KEY_LABEL")" != "$2" ]]
 }
 
-# Build IMAGE from CONTEXT with KEY as its label; then drop the image it replaced if that one
-# is ours and nameless now (podman refuses while a container uses it: then it stays).
+# Build IMAGE from CONTEXT with KEY as its label; then drop the image it replaced.
 build() {
   local image="$1" key="$2" context="$3" old new t0=$SECONDS
   old="$(id_of "$image")"
@@ -52,15 +52,7 @@ build() {
     --build-arg BUILT_BY=stack-images.sh -t "$image" "$context" >/dev/null
   new="$(id_of "$image")"
   log "built $image in $((SECONDS - t0)) s ($(podman image inspect --format '{{.Size}}' "$image") bytes)"
-  if [[ -n "$old" && "$old" != "$new" \
-     && "$(podman image inspect --format '{{len .RepoTags}}' "$old" 2>/dev/null)" == 0 \
-     && "$(label_of "$old" "$BY_LABEL")" == stack-images.sh ]]; then
-    if podman rmi "$old" >/dev/null 2>&1; then
-      log "removed the image it replaced (${old:0:12})"
-    else
-      log "kept the image it replaced (${old:0:12}): a container still uses it"
-    fi
-  fi
+  if [[ "$old" != "$new" ]]; then remove_replaced "$old" stack-images.sh; fi
 }
 
 "$HERE/base-image.sh" "$BASE_IMAGE" >/dev/null

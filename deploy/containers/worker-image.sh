@@ -25,6 +25,8 @@ PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 WHEELS="${WORKER_WHEELS_DIR:-$ROOT/.run/worker-image/wheels}"
 BUILT_BY=io.article-worker.built-by  # label: which script built an image
 log() { printf 'worker-image.sh: %s\n' "$*" >&2; }
+# shellcheck source=images.sh
+source "$HERE/images.sh"
 t0=$SECONDS
 
 # One build at a time (test sessions may start this at once): they share the wheels folder
@@ -82,17 +84,5 @@ podman build --quiet --format docker --layers "${cache[@]}" \
   -f "$ROOT/deploy/docker/Dockerfile" -t "$NAME" "$ROOT" >/dev/null
 log "built $NAME in $((SECONDS - t0)) s ($(podman image inspect -f '{{.Size}}' "$NAME") bytes)"
 
-# The image a rebuild replaced is left untagged (~224 MB each time): removed when this
-# script built it (its label) and no container uses it (podman refuses then; it stays).
-# Nothing else is pruned: the layer cache of the build stages stays for the next build.
-if [[ -n "$old" ]] && podman image exists "$old" \
-  && [[ "$(podman image inspect -f '{{len .RepoTags}}' "$old")" == 0 ]]; then
-  if [[ "$(podman image inspect -f "{{index .Labels \"$BUILT_BY\"}}" "$old")" != worker-image.sh ]]; then
-    log "kept the replaced image ${old:0:12}: not labelled as built by this script"
-  elif err="$(podman rmi "$old" 2>&1 >/dev/null)"; then
-    log "removed the replaced image ${old:0:12}"
-  else
-    log "kept the replaced image ${old:0:12}: $err"
-  fi
-fi
+remove_replaced "$old" worker-image.sh
 echo "$NAME"
