@@ -62,7 +62,7 @@ def _enrich(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(_args: argparse.Namespace, settings: Settings) -> int:
     from worker.enrich.entities import Gazetteer, GazetteerError
     from worker.stream.app import StreamWorker
     from worker.stream.topics import ensure_topics
@@ -77,10 +77,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         # A few milliseconds, and a bad file is a settings error before Kafka is asked
         # anything; StreamWorker loads it again for real (and could still fail).
-        if settings.gazetteer and not args.passthrough:
+        if settings.gazetteer:
             Gazetteer.from_path(Path(settings.gazetteer))
         ensure_topics(settings)
-        worker = StreamWorker(settings, passthrough=args.passthrough)
+        worker = StreamWorker(settings)
     except GazetteerError as exc:
         print(f"article-worker: gazetteer: {exc}", file=sys.stderr)
         return 2
@@ -292,11 +292,6 @@ def build_parser() -> argparse.ArgumentParser:
         "Settings come from ARTICLE_WORKER_* variables and config/worker.toml (see README).",
     )
     run.add_argument("--broker", help="override ARTICLE_WORKER_BROKER, e.g. kafka://127.0.0.1:9092")
-    run.add_argument(
-        "--passthrough",
-        action="store_true",
-        help="forward messages unchanged (the benchmark's baseline)",
-    )
     run.set_defaults(handler=_with_settings, kafka_handler=_run)
 
     topics = commands.add_parser("topics", help="create the worker's topics when missing")

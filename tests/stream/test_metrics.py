@@ -22,7 +22,7 @@ from worker.settings import Settings
 from worker.stream.app import StreamWorker
 from worker.stream.metrics import HelperProcessCollector, Metrics, create_metrics, register_helpers
 from worker.stream.offload import OffloadCounters, OffloadedProcessor, build_processor
-from worker.stream.processor import Inbound
+from worker.stream.processor import Inbound, Outbound
 
 MEMORY = "article_worker_helper_resident_memory_bytes"
 CPU = "article_worker_helper_cpu_seconds_total"
@@ -74,9 +74,14 @@ def test_process_collectors_can_be_left_out() -> None:
     assert "article_worker_assigned_partitions 0.0" in text
 
 
+class _Forward:
+    def process(self, message: Inbound) -> Outbound:
+        return Outbound("enriched", message.key, message.value or b"", [], None, None, 0.0)
+
+
 def _worker() -> StreamWorker:
-    # Passthrough: no gazetteer and no helper processes; the app is made but not started.
-    return StreamWorker(Settings(raw_topic="raw", enrich_processes=0), passthrough=True)
+    # No core, so no gazetteer and no helper processes; the app is made but not started.
+    return StreamWorker(Settings(raw_topic="raw", enrich_processes=0), processor=_Forward())
 
 
 def test_each_assignment_counts_one_rebalance_and_sets_the_raw_partitions_held() -> None:

@@ -33,7 +33,7 @@ from worker.stream.health import Health
 from worker.stream.logs import install_repeat_filter
 from worker.stream.metrics import Metrics, create_metrics, register_helpers
 from worker.stream.offload import OffloadedProcessor, build_processor
-from worker.stream.processor import Inbound, Outbound, Processor
+from worker.stream.processor import Inbound, MessageProcessor, Outbound
 from worker.stream.publisher import AtLeastOncePublisher, Publisher, TransactionalPublisher
 from worker.stream.runner import BatchRunner, ConsumerCommitter
 
@@ -47,45 +47,38 @@ LAG_TIMEOUT_SECONDS = 10.0
 LAG_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *KAFKA_ERRORS)
 
 
-class PassthroughProcessor:
-    """Forwards every message unchanged: the baseline the benchmark compares against."""
-
-    def __init__(self, enriched_topic: str) -> None:
-        self.enriched_topic = enriched_topic
-
-    def process(self, message: Inbound) -> Outbound:
-        return Outbound(self.enriched_topic, message.key, message.value or b"", [], None, None, 0.0)
-
-
 class StreamWorker:
     """The Faust app wired to the enrichment core, publisher, metrics and health state.
 
     Args:
         settings: validated :class:`~worker.settings.Settings`.
-        passthrough: forward messages unchanged instead of enriching (benchmark baseline).
+        processor: what to do with each message, in the event loop, instead of the
+            enrichment core (the benchmarks' passthrough baseline uses this); ``None``
+            builds the core from the settings, in ``enrich_processes`` helpers.
     """
 
-    def __init__(self, settings: Settings, *, passthrough: bool = False) -> None:
+    def __init__(self, settings: Settings, *, processor: MessageProcessor | None = None) -> None:
         self.settings = settings
         self.metrics: Metrics = create_metrics()
         self.health = Health(settings.stall_seconds)
         self.exit_code = 0
         self._admin: Any = None  # a kafka-python admin client, made on first need
-        self.processor: Processor | PassthroughProcessor
+        self.processor: MessageProcessor
         self._offload: OffloadedProcessor | None = None
-        if passthrough:
-            self.processor = PassthroughProcessor(settings.enriched_topic)
+        if processor is not None:
+            self.processor = processor
         else:
-            self.processor = build_processor(
+            core = build_processor(
                 settings.gazetteer,
                 settings.max_bytes,
                 settings.enriched_topic,
                 settings.dlq_topic,
                 settings.output_max_bytes,
             )
+            self.processor = core
             if settings.enrich_processes:
                 self._offload = OffloadedProcessor(
-                    self.processor,
+                    core,
                     settings.enrich_processes,
                     settings.gazetteer,
                     settings.max_bytes,

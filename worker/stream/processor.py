@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -75,6 +76,12 @@ def message_size(out: Outbound) -> int:
     """Bytes ``out`` takes in a produce request, counted as the producers count them."""
     headers = sum(len(k.encode()) + len(v) for k, v in out.headers)
     return len(out.key or b"") + len(out.value) + headers + RECORD_OVERHEAD
+
+
+class MessageProcessor(Protocol):
+    """Anything that turns one consumed message into the one message to publish."""
+
+    def process(self, message: Inbound) -> Outbound: ...
 
 
 class Processor:
