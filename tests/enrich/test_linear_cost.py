@@ -17,15 +17,11 @@ from collections.abc import Callable
 import pytest
 
 from tests.conftest import load_enricher
-from tests.enrich.timing import best_cpu_seconds
+from tests.enrich.timing import CEILING_SECONDS, growth, within_ceiling
 from worker.enrich.decode import DEFAULT_MAX_BYTES
 
 KIB = 1024
 SMALL, LARGE = 64 * KIB, 256 * KIB
-GROWTH_LIMIT = 8.0  # for 4x the size; linear is 4, quadratic 16
-FLOOR_SECONDS = 0.01  # below this, the small input's time is noise
-CEILING_SECONDS = 2.0  # at 1 MiB: the worker's default per-article budget
-TRIES = 3
 
 
 def _repeat(unit: str, head: str = "", tail: str = "") -> Callable[[int], bytes]:
@@ -119,12 +115,6 @@ CASES: dict[str, Callable[[int], bytes]] = {
 }
 
 
-def _best(raw: bytes, good_enough: Callable[[float], bool]) -> float:
-    """The least of up to TRIES timings (each cold), stopping at the first that passes."""
-    enricher = load_enricher()
-    return best_cpu_seconds(lambda: enricher.enrich(raw), TRIES, good_enough)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _warm() -> None:
     load_enricher().enrich("warm up: compiled patterns and caches")
@@ -135,9 +125,8 @@ def test_cost_grows_linearly(name: str) -> None:
     small, large = CASES[name](SMALL), CASES[name](LARGE)
     assert SMALL - 64 <= len(small) <= SMALL
     assert LARGE - 64 <= len(large) <= LARGE
-    t_small = _best(small, lambda _: False)
-    limit = GROWTH_LIMIT * max(t_small, FLOOR_SECONDS)
-    t_large = _best(large, lambda t: t <= limit)
+    enrich = load_enricher().enrich
+    t_small, t_large, limit = growth(lambda: enrich(small), lambda: enrich(large))
     assert t_large <= limit, f"{name}: {t_small:.3f} s at 64 KiB, {t_large:.3f} s at 256 KiB"
 
 
@@ -145,5 +134,6 @@ def test_cost_grows_linearly(name: str) -> None:
 def test_one_mebibyte_within_budget(name: str) -> None:
     raw = CASES[name](DEFAULT_MAX_BYTES)
     assert len(raw) <= DEFAULT_MAX_BYTES  # the largest message the worker accepts
-    seconds = _best(raw, lambda t: t < CEILING_SECONDS)
+    enrich = load_enricher().enrich
+    seconds = within_ceiling(lambda: enrich(raw))
     assert seconds < CEILING_SECONDS, f"{name}: {seconds:.2f} s at 1 MiB"

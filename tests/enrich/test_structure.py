@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import USER_SEED, load_enricher
-from tests.enrich.timing import best_cpu_seconds
+from tests.enrich.timing import CEILING_SECONDS, growth, within_ceiling
 from worker.enrich import pipeline
 from worker.enrich.structure import SENTENCE_END, ends_sentence, first_sentence, parse_structure
 
@@ -427,14 +427,11 @@ LINEAR_UNITS = [
 ]
 
 
-def _structure_seconds(text: str) -> float:
-    return best_cpu_seconds(lambda: parse_structure(text))
-
-
 @pytest.mark.parametrize("unit", LINEAR_UNITS)
 def test_structure_cost_is_linear(unit: str) -> None:
     small = unit * (64 * KIB // len(unit))
     large = unit * (256 * KIB // len(unit))
-    t_small, t_large = _structure_seconds(small), _structure_seconds(large)
-    assert t_large <= 8 * max(t_small, 0.01), (t_small, t_large)
-    assert _structure_seconds(unit * (1024 * KIB // len(unit))) < 2.0
+    t_small, t_large, limit = growth(lambda: parse_structure(small), lambda: parse_structure(large))
+    assert t_large <= limit, (t_small, t_large)
+    whole = unit * (1024 * KIB // len(unit))
+    assert within_ceiling(lambda: parse_structure(whole)) < CEILING_SECONDS
