@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from worker.enrich import decode as decode_module
 from worker.enrich import errors
 from worker.enrich.decode import RawArticle, decode
 from worker.enrich.errors import Rejection
@@ -194,3 +197,57 @@ def test_extra_nested_too_deep_is_a_bad_field() -> None:
     assert fine.extra["ok"] == 1
     wide = decode(b'{"body": "x", "m": [' + b",".join([b'{"a": [1]}'] * 10_000) + b"]}")
     assert isinstance(wide, RawArticle)  # wide is fine; only depth counts
+
+
+def _decoded_then_parsed(data: bytes) -> RawArticle | Rejection:
+    """What decode does with a message that starts with ``{`` when it decodes the text
+    first (its way before issue 9): UTF-8 checked by Python, then orjson."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(
+            errors.INVALID_UTF8, f"byte 0x{data[exc.start]:02x} at offset {exc.start}: {exc.reason}"
+        )
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(errors.INVALID_JSON, str(exc))
+    return decode_module._from_object(obj, len(data))
+
+
+_JSON_PIECES = st.sampled_from(
+    [
+        b'"body"',
+        b'"id"',
+        b'"title"',
+        b":",
+        b",",
+        b" ",
+        b'"x"',
+        b"1",
+        b"null",
+        b"{}",
+        b"[",
+        b"]",
+        b"}",
+        b'"\\ud800"',
+        b'"\\u0915"',
+        b"\xe0\xa4\x95",
+        b"\xe0\xa4",
+        b"\xff",
+        b"\xed\xa0\x80",
+        b"\xc0\xaf",
+        b"\xef\xbb\xbf",
+        b"\xf4\x90\x80\x80",
+        b"\n",
+    ]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_JSON_PIECES, max_size=12).map(lambda pieces: b"{" + b"".join(pieces)))
+def test_objects_parsed_at_once_as_when_decoded_first(data: bytes) -> None:
+    assert decode(data) == _decoded_then_parsed(data)
+    assert decode(b'{"body": "x", ' + data[1:]) == _decoded_then_parsed(
+        b'{"body": "x", ' + data[1:]
+    )

@@ -8,23 +8,24 @@ and the fast path and linear cost of the new repair.
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.enrich.test_linear_cost import (
+from tests.enrich.test_linear_cost import LARGE, SMALL, _unique_lines
+from tests.enrich.timing import (
     CEILING_SECONDS,
     FLOOR_SECONDS,
     GROWTH_LIMIT,
-    LARGE,
-    SMALL,
     TRIES,
-    _unique_lines,
+    best_cpu_seconds,
 )
-from tests.enrich.timing import best_cpu_seconds
-from worker.enrich import mojibake
+from worker.enrich import badlines, lostbytes, mojibake
 from worker.enrich.decode import DEFAULT_MAX_BYTES
 from worker.enrich.normalize import normalize_text
 
@@ -325,3 +326,115 @@ def test_repair_one_mebibyte_within_budget(name: str) -> None:
     assert len(text.encode()) <= DEFAULT_MAX_BYTES
     seconds = _best_of(text, lambda t: t < REPAIR_CEILING_SECONDS)
     assert seconds < REPAIR_CEILING_SECONDS, f"{name}: {seconds:.2f} s at 1 MiB"
+
+
+# --- The faster scans of the lost-byte guesser (issue 9) are the patterns they replace --
+
+# The patterns as first written: a run of units, and a gap (where a byte may be lost).
+_PLAIN_RUN = re.compile(f"(?:{lostbytes._SEQUENCE_PATTERN})+")
+_PLAIN_GAP = re.compile(
+    "\ufffd|\u00e2\u20ac\\?|(?:\u00e0[\u00a4-\u00a7]|\u00e2\u20ac|[\u00d8-\u00db])"
+    f"(?!{lostbytes.CONTINUATION})"
+)
+
+
+_PLAIN_LEFTOVER = re.compile(f"(?:{mojibake._UNIT}){{2,}}")
+
+
+def _fill_every_run(text: str) -> lostbytes.Repair:
+    """fill_lost_bytes as first written: every run visited, through ``re.sub``."""
+    total = lostbytes.Repair(text)
+    if lostbytes.decode_run(text) is not None or not _PLAIN_GAP.search(text):
+        return total
+    arabic = filled_arabic = False
+
+    def fix(match: re.Match[str]) -> str:
+        start, end = match.span()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        if not _PLAIN_GAP.search(match.group()):
+            return match.group()
+        done = lostbytes._fill_run(match.group(), before, after, arabic)
+        if done is None:
+            return match.group()
+        total.guessed += done.guessed
+        total.lost += done.lost
+        nonlocal filled_arabic
+        filled_arabic = filled_arabic or lostbytes._ARABIC_LEAD.search(match.group()) is not None
+        return done.text
+
+    total.text = _PLAIN_RUN.sub(fix, text)
+    if filled_arabic and lostbytes._BARE_ARABIC_LEAD.search(total.text):
+        arabic, text = True, total.text
+        total.text = _PLAIN_RUN.sub(fix, text)
+    return total
+
+
+def _mojibake_word(word: str, lost: str) -> str:
+    return browser_cp1252(word).replace("\x81", lost).replace("\x8d", lost).replace("\x9d", lost)
+
+
+_MOJIBAKE_PIECES = st.one_of(
+    st.sampled_from([*"àâØÙÚÛÂÃßïðô¤¥¦§€?\ufffd \n\x81\x8d\x9d\x80\xa0\xbfa‚Ÿ", "क", "ہ", "”"]),
+    st.builds(
+        _mojibake_word,
+        st.sampled_from(["सुविधा", "राष्ट्रपति", "কলকাতা", "ہے", "فصل", "“quoted”", "ok"]),
+        st.sampled_from(["", "\ufffd", "?", "\x81"]),
+    ),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_MOJIBAKE_PIECES, max_size=30).map("".join))
+def test_lost_byte_scans_match_the_plain_patterns(text: str) -> None:
+    for fast, plain in (
+        (lostbytes._RUN, _PLAIN_RUN),
+        (lostbytes._GAP, _PLAIN_GAP),
+        (mojibake._LEFTOVER, _PLAIN_LEFTOVER),
+    ):
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert lostbytes.fill_lost_bytes(text) == _fill_every_run(text)
+
+
+def _next_bad_one_by_one(text: str, pos: int) -> re.Match[str] | None:
+    """badlines.next_bad as first written: the suspicious characters read one by one."""
+    reach, windows, dense = badlines._BAD_REACH, badlines._WINDOWS, badlines._DENSE
+    group = pos
+    low = high = -1
+    for k, suspect in enumerate(lostbytes.SUSPECT.finditer(text, pos)):
+        at = suspect.start()
+        if k % windows == 0:
+            if k and at - group < windows * dense:
+                return badlines._BAD_LINE.search(text, max(pos, min(at, low) - reach))
+            group = at
+        if at - reach <= high:
+            high = at + reach + 1
+            continue
+        if high != -1 and (found := badlines._BAD_LINE.search(text, low, high)) is not None:
+            return found
+        low, high = max(pos, at - reach), at + reach + 1
+    return None if high == -1 else badlines._BAD_LINE.search(text, low, high)
+
+
+_BADNESS_TEXT = st.lists(
+    st.sampled_from(["a", " ", "\n", "é", "Ã", "©", "â", "€", "™", "\x85", "क", "Â", "\xa0"]),
+    max_size=600,
+).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_BADNESS_TEXT, st.integers(0, 600), st.text(alphabet="aé€\n", max_size=3))
+def test_badness_scan_and_changed_part_match_the_plain_ones(text: str, pos: int, edit: str) -> None:
+    pos = min(pos, len(text))
+    fast, plain = badlines.next_bad(text, pos), _next_bad_one_by_one(text, pos)
+    assert (fast and fast.span()) == (plain and plain.span())
+    new = text[: pos // 2] + edit + text[pos:]
+    prefix = _common_prefix(text, new)
+    suffix = _common_prefix(text[prefix:][::-1], new[prefix:][::-1])
+    assert badlines.changed_part(text, new) == new[prefix : len(new) - suffix]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return next(
+        (k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )

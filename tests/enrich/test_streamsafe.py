@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.enrich.normalize import MARKS_CUT, normalize_text
-from worker.enrich.streamsafe import MAX_NON_STARTERS, limit_combining_marks
+from worker.enrich.streamsafe import MAX_NON_STARTERS, has_supplementary, limit_combining_marks
 
 
 def non_starter_runs(text: str) -> list[int]:
@@ -121,3 +121,15 @@ def test_mark_heavy_text_is_bounded_stable_and_form_independent(text: str) -> No
     if max(non_starter_runs(text), default=0) > MAX_NON_STARTERS:
         assert report.changes[MARKS_CUT] >= 1
         assert report.lossy
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            ["a", "é", "क", "\u0301", "\ud800", "\udfff", "\U0001f600", "\U00010400"]
+        )
+    )
+)
+def test_supplementary_check_is_exact(text: str) -> None:
+    assert has_supplementary(text) == any(ord(c) > 0xFFFF for c in text)

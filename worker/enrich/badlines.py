@@ -25,19 +25,20 @@ _BLOCK = 4096
 
 
 def changed_part(old: str, new: str) -> str:
-    """The part of ``new`` that differs from ``old`` (common ends cut by bisection)."""
+    """The part of ``new`` that differs from ``old`` (common ends cut by bisection; each
+    step compares only the half not known to match, so the whole costs one copy)."""
     lo, hi = 0, min(len(old), len(new))
-    while lo < hi:  # the longest common prefix
+    while lo < hi:  # the longest common prefix: old[:lo] == new[:lo]
         mid = (lo + hi + 1) // 2
-        if old[:mid] == new[:mid]:
+        if old.startswith(new[lo:mid], lo):
             lo = mid
         else:
             hi = mid - 1
     prefix = lo
     lo, hi = 0, min(len(old), len(new)) - prefix
-    while lo < hi:
+    while lo < hi:  # the longest common suffix after it: the last lo characters match
         mid = (lo + hi + 1) // 2
-        if old[len(old) - mid :] == new[len(new) - mid :]:
+        if old.startswith(new[len(new) - mid : len(new) - lo], len(old) - mid):
             lo = mid
         else:
             hi = mid - 1
@@ -53,11 +54,28 @@ _WINDOWS = 32
 _DENSE = 2 * _BAD_REACH
 
 
+# The start of a dense text, as the loop of next_bad finds it: _WINDOWS + 1 suspicious
+# characters, each window overlapping the last (at most 2 * _BAD_REACH others between).
+_OVERLAPPING = re.compile(
+    f"{SUSPECT.pattern}(?:[^{SUSPECT.pattern[1:-1]}]{{0,{2 * _BAD_REACH}}}{SUSPECT.pattern})"
+    f"{{{_WINDOWS}}}"
+)
+
+
 def next_bad(text: str, pos: int) -> re.Match[str] | None:
     """The next match of ftfy's badness regex from ``pos``. It is costly (0.15-0.5 us a
     character), so it reads only around the suspicious characters while they are sparse
     (a line of French, "café", every 50 characters), windows that overlap read as one;
     a text full of them (a page of Vietnamese) is read through at once."""
+    first = SUSPECT.search(text, pos)
+    if first is None:
+        return None
+    dense = _OVERLAPPING.match(text, first.start())
+    if dense is not None and dense.end() - 1 - first.start() < _WINDOWS * _DENSE:
+        # What the loop below decides after reading the first _WINDOWS + 1 one by one
+        # (one window, no read of it, then dense), in one regex match.
+        low = max(pos, first.start() - _BAD_REACH)
+        return _BAD_LINE.search(text, max(pos, low - _BAD_REACH))
     group = pos
     low = high = -1  # the window being gathered
     for k, suspect in enumerate(SUSPECT.finditer(text, pos)):

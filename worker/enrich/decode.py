@@ -81,6 +81,16 @@ def decode(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> RawArticle |
     boms = _UTF8_BOMS.match(data)
     if boms is not None:
         data = data[boms.end() :]
+    if data[:1] == b"{":
+        # The common message, parsed at once: orjson checks that all of it is UTF-8 before
+        # parsing, so the decoding below (a copy of the body) would find nothing; what it
+        # rejects takes the way below, for the same rejection.
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return _from_object(obj, size)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

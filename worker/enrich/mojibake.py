@@ -42,6 +42,7 @@ from worker.enrich.lostbytes import (
     CONTINUATION,
     SUSPECT,
     SUSPECT_CLASS,
+    SUSPECT_CODE_POINTS,
     Repair,
     decode_leftovers,
     decode_run,
@@ -53,6 +54,7 @@ from worker.enrich.lostbytes import (
 __all__ = [
     "SUSPECT",
     "SUSPECT_CLASS",
+    "SUSPECT_CODE_POINTS",
     "Repair",
     "clear_caches",
     "repair_mojibake",
@@ -321,11 +323,14 @@ def _ftfy(text: str, seen: set[str]) -> Repair:
     return total
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _lone_fixes(text: str) -> str:
     """ftfy's character fixes that its badness heuristic does not look for."""
     if "\x1b" in text:
         text = ftfy.fixes.remove_terminal_escapes(text)
-    if re.search("[\ud800-\udfff]", text):
+    if _SURROGATE.search(text):
         text = ftfy.fixes.fix_surrogates(text)
     return text
 
@@ -358,7 +363,9 @@ def repair_mojibake(text: str, seen: set[str] | None = None) -> Repair:
 # the own guesser does not know: Tamil, Gujarati, Cyrillic...): characters of UTF-8 lead
 # bytes (C2-F4), each followed by up to three of continuation bytes, two or more in a row.
 _UNIT = f"[\u00c2-\u00f4]{CONTINUATION}{{0,3}}"
-_LEFTOVER = re.compile(f"(?:{_UNIT}){{2,}}")
+# ``(?:_UNIT){2,}``, written to start with a class (the engine then skips to a lead in a
+# tight loop instead of trying the repeat at every position: 6 times faster on Latin text).
+_LEFTOVER = re.compile(f"{_UNIT}(?:{_UNIT})+")
 _LEFTOVER_LEAD = re.compile("[\u00c2-\u00f4]")
 
 

@@ -16,66 +16,106 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from worker.enrich.lexicon import fold
 from worker.enrich.markup import strip_tags, unescape_entities
-from worker.enrich.mojibake import SUSPECT_CLASS, repair_mojibake, unrepaired_runs
-from worker.enrich.streamsafe import limit_combining_marks
+from worker.enrich.mojibake import SUSPECT_CODE_POINTS, repair_mojibake, unrepaired_runs
+from worker.enrich.streamsafe import class_ranges, has_supplementary, limit_combining_marks
 
 NUKTA = "\u093c"
 VIRAMAS = "\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d\u0dca"
 ZWNJ, ZWJ = "\u200c", "\u200d"
 
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 
-
-def _category_class(categories: frozenset[str], keep: str) -> str:
-    """Build a regex character class of every code point in ``categories``, minus ``keep``."""
-    ranges: list[tuple[int, int]] = []
+def _code_points(categories: tuple[str, ...]) -> dict[str, frozenset[int]]:
+    """Every code point of each of ``categories`` (one pass over the code space)."""
+    found: dict[str, list[int]] = {name: [] for name in categories}
     for cp in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(cp)) in categories and chr(cp) not in keep:
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    parts = [
-        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-        for a, b in ranges
-    ]
-    return "[" + "".join(parts) + "]"
+        bucket = found.get(unicodedata.category(chr(cp)))
+        if bucket is not None:
+            bucket.append(cp)
+    return {name: frozenset(cps) for name, cps in found.items()}
 
+
+def _chars(text: str) -> frozenset[int]:
+    return frozenset(map(ord, text))
+
+
+def _class(code_points: Iterable[int]) -> str:
+    """A regex character class of ``code_points``."""
+    return f"[{class_ranges(sorted(code_points))}]"
+
+
+class _Scan:
+    """Whether a text holds any character of a set, as fast as CPython allows.
+
+    The regex engine tests a class of BMP code points with one bitmap lookup, but a class
+    that also holds supplementary ones range by range: 4 times slower (20 ns a character
+    for the classes below). So the supplementary members get a class of their own, read
+    only when the text has a supplementary character at all; ASCII text is read as bytes
+    (``bytes.translate`` deleting the members is 5 times faster than the regex).
+    """
+
+    __slots__ = ("_ascii", "_bmp", "_wide")
+
+    def __init__(self, code_points: Iterable[int]) -> None:
+        members = sorted(set(code_points))
+        self._ascii = bytes(cp for cp in members if cp < 0x80)
+        self._bmp = re.compile(_class(cp for cp in members if cp <= 0xFFFF))
+        wide = [cp for cp in members if cp > 0xFFFF]
+        self._wide = re.compile(_class(wide)) if wide else None
+
+    def found_in(self, text: str) -> bool:
+        """True when ``text`` holds at least one member."""
+        if text.isascii():
+            return len(text.encode("ascii").translate(None, self._ascii)) != len(text)
+        if self._bmp.search(text) is not None:
+            return True
+        return (
+            self._wide is not None
+            and has_supplementary(text)
+            and self._wide.search(text) is not None
+        )
+
+
+_CATEGORY = _code_points(("Cc", "Cf"))
+_JOINERS = _chars(ZWNJ + ZWJ)
+_BIDI = _chars("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SURROGATES = frozenset(range(0xD800, 0xE000))
 
 # Controls (Cc) except newline and tab, lone surrogates (Cs: they cannot be encoded as
 # UTF-8, so a record containing one could not be published), and format characters (Cf:
 # BOM, ZWSP, soft hyphen, word joiner, invisible operators...) except the bidi controls and
 # joiners, which get their own counters and rules below. U+FFFD is counted separately: its
 # presence means text was lost before it reached us.
-_CONTROL = re.compile(_category_class(frozenset({"Cc"}), "\n\t"))
+_CONTROL = re.compile(_class(_CATEGORY["Cc"] - _chars("\n\t")))
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_FORMAT = re.compile(
-    _category_class(
-        frozenset({"Cf"}),
-        "\u200c\u200d" + "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
-    )
-)
-_BIDI_RE = re.compile(f"[{_BIDI}]")
+# In two classes, BMP and beyond (see _Scan): one pattern with both is 4 times slower.
+_FORMAT_POINTS = _CATEGORY["Cf"] - _JOINERS - _BIDI
+_FORMAT = re.compile(_class(cp for cp in _FORMAT_POINTS if cp <= 0xFFFF))
+_FORMAT_WIDE = re.compile(_class(cp for cp in _FORMAT_POINTS if cp > 0xFFFF))
+_BIDI_RE = re.compile(_class(_BIDI))
 # Everything the removal steps act on, for one cheap scan before them.
-_INVISIBLE_CLASS = (
-    _category_class(frozenset({"Cc", "Cf"}), "\n\t\r\u200c\u200d")[:-1] + "\ud800-\udfff\ufffd]"
+_INVISIBLE_POINTS = (
+    (_CATEGORY["Cc"] | _CATEGORY["Cf"]) - _chars("\n\t\r") - _JOINERS | _SURROGATES | {0xFFFD}
 )
-_INVISIBLE = re.compile(_INVISIBLE_CLASS)
+_INVISIBLE = _Scan(_INVISIBLE_POINTS)
 # What an identifier (the producer's `id`) must not contain: every control and format
 # character (joiners and line breaks too: an id is no text to shape or wrap), line and
 # paragraph separators, lone surrogates and U+FFFD. A U+202E in an id displays it reversed.
-NOT_IN_IDENTIFIERS = re.compile(_INVISIBLE_CLASS[:-1] + "\n\t\r\u200c\u200d\u2028\u2029]")
+NOT_IN_IDENTIFIERS = re.compile(_class(_INVISIBLE_POINTS | _chars("\n\t\r\u2028\u2029") | _JOINERS))
 # Anything at all for a pass to do after the mojibake repair (which runs first, with its
 # own cheap check): invisibles, joiners, odd spaces and line breaks, markup, entities.
-_NEEDS_WORK = re.compile(
-    _INVISIBLE_CLASS[:-1] + "\t\r\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000<&]"
+_NEEDS_WORK_POINTS = (
+    _INVISIBLE_POINTS
+    | _chars("\t\r\u0085\u00a0\u1680\u2028\u2029\u202f\u205f\u3000<&")
+    | frozenset(range(0x2000, 0x200B))
 )
+_NEEDS_WORK = _Scan(_NEEDS_WORK_POINTS)
 # The same, or a character the mojibake repair looks at: clean text pays one scan.
-_NEEDS_ANY_WORK = re.compile(_NEEDS_WORK.pattern[:-1] + SUSPECT_CLASS + "]")
+_NEEDS_ANY_WORK = _Scan(_NEEDS_WORK_POINTS | SUSPECT_CODE_POINTS)
 _REPLACEMENT = re.compile("\ufffd")
 # ZWJ/ZWNJ shape Indic conjuncts only next to a virama (क्‍ष); ZWNJ also separates
 # Arabic-script letters in Urdu/Persian spellings. Anywhere else they are invisible noise.
@@ -115,17 +155,46 @@ def _remove_at(text: str, positions: list[int]) -> str:
     return "".join(pieces)
 
 
-_NEWLINES = re.compile("\r\n?|[\u0085\u2028]")
+# The patterns of this section start with a class or a literal, so that the regex engine
+# skips to a candidate in a tight loop: written as alternations (``\r\n?|[\u0085\u2028]``,
+# ``[^\S\n]{2,}|[^\S\n ]``, `` *\n *``) they were tried at every position, 40-150 ns a
+# character.
+_NEWLINES = re.compile("[\r\u0085\u2028](?:(?<=\r)\n)?")
 _PARAGRAPH_SEPARATOR = re.compile("\u2029")
-# Only what needs changing: a run of two or more, or any space that is not U+0020.
-_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
-_LINE_EDGES = re.compile(r" *\n *")
-_BLANK_LINES = re.compile(r"\n{3,}")
+# Only what needs changing: a run of two or more, or any space that is not U+0020. The
+# spaces are those of ``\s`` (str.isspace), listed: the engine tests a category per
+# character, a list with a bitmap.
+# (All of them are in the BMP.)
+_SPACE_POINTS = [cp for cp in range(0x10000) if chr(cp).isspace() and chr(cp) != "\n"]
+_SPACE, _ODD_SPACE = _class(_SPACE_POINTS), _class(cp for cp in _SPACE_POINTS if cp != 0x20)
+_SPACES = re.compile(f"{_SPACE}(?:{_SPACE}+|(?<={_ODD_SPACE}))")
+_BLANK_LINES = re.compile("\n\n\n+")
 
 # Devanagari letters after which a nukta composes (U+0929, U+0931, U+0934 are not
 # composition exclusions), and the nukta's canonical combining class.
-_NUKTA_COMPOSES_AFTER = frozenset("\u0928\u0930\u0933")
+_NUKTA_COMPOSES_AFTER = "\u0928\u0930\u0933"
 _NUKTA_CCC = 7
+
+
+# No code point above this has a combining class (as in worker.enrich.streamsafe).
+_LAST_MARK = 0x2FFFF
+
+
+def _nukta_changes() -> re.Pattern[str]:
+    """A nukta that NFC changes (see fast_nfc): after one of those letters or after a mark
+    that sorts after it (the first nukta of a run), or before a mark that sorts before it
+    (the last). One scan that stops only at nuktas; a loop over them cost 0.5 us each."""
+    before, after = list(map(ord, _NUKTA_COMPOSES_AFTER)), []
+    for cp in range(_LAST_MARK + 1):
+        ccc = unicodedata.combining(chr(cp))
+        if ccc > _NUKTA_CCC:
+            before.append(cp)
+        elif 0 < ccc < _NUKTA_CCC:
+            after.append(cp)
+    return re.compile(f"{NUKTA}(?:(?<={_class(before)}{NUKTA})|(?={_class(after)}))")
+
+
+_NUKTA_CHANGES = _nukta_changes()
 
 _MAX_PASSES = 6
 # The change name for combining marks cut beyond 30 in a row (see worker.enrich.streamsafe).
@@ -164,22 +233,8 @@ def fast_nfc(text: str) -> str:
     """
     if NUKTA not in text:
         return unicodedata.normalize("NFC", text)
-    if not unicodedata.is_normalized("NFC", text.replace(NUKTA, "")):
+    if _NUKTA_CHANGES.search(text) or not unicodedata.is_normalized("NFC", text.replace(NUKTA, "")):
         return unicodedata.normalize("NFC", text)
-    i = text.find(NUKTA)
-    while i != -1:
-        before = text[i - 1] if i else ""
-        j = i
-        while j < len(text) and text[j] == NUKTA:
-            j += 1
-        after = text[j] if j < len(text) else ""
-        if (
-            before in _NUKTA_COMPOSES_AFTER
-            or (before and unicodedata.combining(before) > _NUKTA_CCC)
-            or (after and 0 < unicodedata.combining(after) < _NUKTA_CCC)
-        ):
-            return unicodedata.normalize("NFC", text)
-        i = text.find(NUKTA, j)
     return text
 
 
@@ -202,15 +257,24 @@ def _repair(text: str, report: NormalizationReport, seen: set[str]) -> str:
     return repair.text
 
 
-def _normalize_pass(text: str, report: NormalizationReport, seen: set[str]) -> tuple[str, bool]:
-    """One pass of every step; returns the text and whether it was already clean.
+def _normalize_pass(
+    text: str, report: NormalizationReport, seen: set[str], first: bool
+) -> tuple[str, bool, bool]:
+    """One pass of every step; returns the text, whether it was already clean, and whether
+    it holds no character that the mojibake repair looks at.
 
     The mojibake repair comes first, before the text is trimmed and before any line-break
-    or control handling: U+0085 (the last byte of अ, E0 A4 85, read as Latin-1), U+00A0 and
-    U+00AD are bytes of mojibake until the repair has had its say.
+    or control handling: U+0085 (the last byte of अ, E0 A4 85, read as Latin-1),
+    U+00A0 and U+00AD are bytes of mojibake until the repair has had its say.
+
+    Only the ``first`` pass starts with the NFC step: a later one is given what a pass
+    returned, the NFC step's output (or that, trimmed), which the step leaves
+    as it is: no run of marks is over the bound, and fast_nfc returns its input or its
+    NFC, either of which it returns unchanged.
     """
-    text = _nfc(text, report)
-    suspicious = _NEEDS_ANY_WORK.search(text) is not None
+    if first:
+        text = _nfc(text, report)
+    suspicious = _NEEDS_ANY_WORK.found_in(text)
     clean = True
     if suspicious:
         repaired = _repair(text, report, seen)
@@ -219,14 +283,14 @@ def _normalize_pass(text: str, report: NormalizationReport, seen: set[str]) -> t
     text = text.strip()
     if (
         clean
-        and not (suspicious and _NEEDS_WORK.search(text))
+        and not (suspicious and _NEEDS_WORK.found_in(text))
         and "  " not in text
         and " \n" not in text
         and "\n " not in text
         and "\n\n\n" not in text
         and ((ZWJ not in text and ZWNJ not in text) or not _stray_joiners(text))
     ):
-        return text, True  # the common case for clean feed text: one scan, no copies
+        return text, True, not suspicious  # the common case: one scan, no copies
     original = text
 
     if "\r" in text or "\u0085" in text or "\u2028" in text or "\u2029" in text:
@@ -240,13 +304,16 @@ def _normalize_pass(text: str, report: NormalizationReport, seen: set[str]) -> t
     if "&" in text:
         text, n = unescape_entities(text)
         report.add("html_entities_unescaped", n)
-    if _INVISIBLE.search(text):
+    if _INVISIBLE.found_in(text):
         text, n = _CONTROL.subn("", text)
         report.add("control_chars_removed", n)
         text, n = _SURROGATE.subn("", text)
         report.add("surrogates_removed", n)
         text, n = _FORMAT.subn("", text)
         report.add("invisible_chars_removed", n)
+        if has_supplementary(text):
+            text, n = _FORMAT_WIDE.subn("", text)
+            report.add("invisible_chars_removed", n)
         text, n = _BIDI_RE.subn("", text)
         report.add("bidi_controls_removed", n)
         text, n = _REPLACEMENT.subn("", text)
@@ -260,14 +327,15 @@ def _normalize_pass(text: str, report: NormalizationReport, seen: set[str]) -> t
 
     text, n = _SPACES.subn(" ", text)
     report.add("spaces_normalized", n)
-    if " \n" in text or "\n " in text:
-        text = _LINE_EDGES.sub("\n", text)
+    # Spaces at line edges go. There are no two spaces in a row now, so each is removed by
+    # one of two replacements, and removing one never puts another beside a line break.
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
     if "\n\n\n" in text:
         text, n = _BLANK_LINES.subn("\n\n", text)
         report.add("blank_lines_collapsed", n)
     text = text.strip()
 
-    return (text if text == original else _nfc(text, report)), False
+    return (text if text == original else _nfc(text, report)), False, False
 
 
 def normalize_text(text: str) -> tuple[str, NormalizationReport]:
@@ -286,17 +354,19 @@ def normalize_text(text: str) -> tuple[str, NormalizationReport]:
     """
     report = NormalizationReport()
     seen: set[str] = set()  # lines ftfy returned, hence its fixed points: not judged twice
-    for _ in range(_MAX_PASSES):
+    plain = False
+    for done in range(_MAX_PASSES):
         changes = sum(report.changes.values())
-        new, clean = _normalize_pass(text, report, seen)
+        new, clean, plain = _normalize_pass(text, report, seen, first=not done)
         # Stable when the fast check found nothing to do, or a full pass changed nothing
         # (legitimate joiners keep text off the fast path).
         stable = clean or (new == text and sum(report.changes.values()) == changes)
         text = new
         if stable:
             break
-    if "mojibake_repaired" in report.changes or _NEEDS_ANY_WORK.search(text):
+    if not plain:
         # Mojibake that lost a byte in a script no guesser knows is left as it came: say so.
+        # (A text the last pass found plain has none: it holds no lead byte's character.)
         left = unrepaired_runs(text)
         if left:
             report.add("mojibake_unrepaired", left)
