@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from typing import Any
 
 import orjson
 import pytest
@@ -250,3 +251,69 @@ def test_the_gazetteer_build_reproduces_the_committed_file() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- the lookup tables: one plan per start token, candidates per (first, second) pair ------
+
+
+def _reference_find(g: Gazetteer, tokens: list[str]) -> list[tuple[str, int, tuple[str, ...]]]:
+    """The matching rule spelt out: at each token, the longest alias whose key tokens
+    follow (capitals-only aliases in capitals; a one-word one by the neighbour rule when
+    no longer alias of its start goes on there)."""
+    from worker.enrich.entities import token_keys
+
+    keys = token_keys(tokens)
+    by_first: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+    for key, entity in g._by_key.items():
+        parts = tuple(key.split(" "))
+        by_first.setdefault(parts[0], []).append((parts, entity))
+    found: dict[str, list[Any]] = {}
+    i = 0
+    while i < len(keys):
+        cands = sorted(by_first.get(keys[i], []), key=lambda c: -len(c[0]))
+        longer = [c for c in cands if len(c[0]) > 1 and tuple(keys[i : i + 2]) == c[0][:2]]
+        match = None
+        if longer:
+            for parts, entity in cands:
+                if tuple(keys[i : i + len(parts)]) == parts and (
+                    parts not in g._capitals or all(t.isupper() for t in tokens[i : i + len(parts)])
+                ):
+                    match = (parts, entity)
+                    break
+        else:
+            one = [c for c in cands if len(c[0]) == 1]
+            if one and (keys[i] not in g._capital_singles or g._capital_word(tokens, keys, i)):
+                match = one[0]
+        if match is None:
+            i += 1
+            continue
+        parts, entity = match
+        form = " ".join(tokens[i : i + len(parts)])
+        slot = found.setdefault(entity.canonical, [0, {}])
+        slot[0] += 1
+        slot[1].setdefault(form, None)
+        i += len(parts)
+    return [(c, n, tuple(forms)) for c, (n, forms) in found.items()]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "व्लादिमीर पुतिन ने कहा। पुतिन ने फिर कहा। उत्तर कोरिया और उत्तर प्रदेश, उत्तर",
+        "The US and the U.S.; LET US GO; US, UK and EU; a new delhi and New Delhi",
+        "Bank of Baroda, Punjab National Bank, पंजाब नेशनल बैंक और पंजाब, IIT Bombay IIT",
+        "Allahabad High Court ruled; Allahabad; the Republic of India; Republic Day",
+        "AAP won; aap kya; Sebi SEBI sebi; DU du; के चंद्रशेखर राव के साथ",
+    ],
+)
+def test_find_matches_the_rule_and_records_match_mentions(shipped: Gazetteer, text: str) -> None:
+    from worker.enrich.entities import token_keys
+    from worker.enrich.tokens import tokenize
+
+    tokens = tokenize(text)
+    mentions = shipped.find_tokens(tokens)
+    assert [(m.canonical, m.mentions, m.forms) for m in mentions] == _reference_find(
+        shipped, tokens
+    )
+    assert shipped.find_records(tokens, token_keys(tokens)) == [m.as_dict() for m in mentions]
+    assert shipped.find_tokens(tuple(tokens), tuple(token_keys(tokens))) == mentions

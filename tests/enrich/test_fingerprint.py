@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from worker.enrich import fingerprint
 from worker.enrich.fingerprint import content_hash, hamming, simhash
 
 
@@ -40,3 +43,26 @@ def test_simhash_distance_tracks_overlap() -> None:
     other = {f"word{i}" for i in range(300)}
     assert hamming(simhash(base), simhash(near)) <= 3
     assert hamming(simhash(base), simhash(other)) >= 20
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 254, 255, 256, 509, 510, 511, 766, 2000])
+def test_simhash_in_byte_counters_and_in_groups(n: int) -> None:
+    # Up to 255 features are summed in one byte per bit; more, in groups of 255 widened
+    # to 24-bit counters. Both agree with the bitwise definition at and around the edges.
+    features = {f"word{i}" for i in range(n)}
+    assert simhash(features) == reference_simhash(features)
+    assert simhash(sorted(features)) == simhash(features)  # any collection, not only a set
+
+
+def test_simhash_cache_is_bounded_and_does_not_change_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fingerprint, "_CACHE_LIMIT", 100)
+    monkeypatch.setattr(fingerprint, "_SPREAD_CACHE", {})
+    sets = [{f"set{k}-word{i}" for i in range(20)} for k in range(7)]
+    for features in [*sets, sets[0], sets[6]]:  # the sixth set empties the full table
+        assert simhash(features) == reference_simhash(features)
+        assert len(fingerprint._SPREAD_CACHE) <= 100
+    big = {f"big{i}" for i in range(30)}  # more than a quarter of the table: not stored
+    assert simhash(big) == reference_simhash(big)
+    assert not big & fingerprint._SPREAD_CACHE.keys()

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from worker.enrich import language, lexicon, normalize
+from worker.enrich import language, lexicon, normalize, tokens
 from worker.enrich.language import detect_language, script_shares
-from worker.enrich.tokens import tokenize
+from worker.enrich.tokens import TOKEN, tokenize
 
 
 def detect(text: str, hint: str | None = None) -> str:
@@ -73,3 +73,32 @@ SPELLINGS = ["ज़ेलेंस्की", "नवँबर", "क़\u200d�
 def test_matching_key_is_the_lexicon_fold(text: str) -> None:
     assert normalize.matching_key(text) == lexicon.fold(text)
     assert normalize.matching_key("هفته") == normalize.matching_key("ہفتہ")
+
+
+# --- tokens: str.split after the punctuation is replaced, as the regex would cut ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "ज़ेलेंस्की ने कहा। रूस-यूक्रेन युद्ध (1,000 दिन) पर: “बातचीत”…",
+        "Hello, world! It's 9:03 a.m. — the U.S.-led talks; x_y z__",
+        "لاہور میں سموگ، اسکول بند۔ کیا؟",
+        "a\u200cb\u200dc \u200b d\u00a0e\u2028f\x1cg\x85h\u3000i\tj\nk",  # joiners; odd spaces
+        "émoji 😀 and 𝐛𝐨𝐥𝐝 letters 𠀀 and ⚠ signs ™ © ®",
+        "".join(chr(c) for c in range(0x20, 0x3000, 7)),  # many kinds: the regex fallback
+        "!" * 50 + "word" + "?" * 50,
+    ],
+)
+def test_tokenize_is_the_token_regex(text: str) -> None:
+    assert tokenize(text) == TOKEN.findall(text)
+
+
+def test_the_other_class_is_neither_word_nor_space() -> None:
+    # Listing the BMP's letters and spaces in the class (for speed) keeps its meaning.
+    for code in [*range(0x10000), *range(0x10000, 0x110000, 97)]:
+        char = chr(code)
+        expected = TOKEN.fullmatch(char) is None and not char.isspace()
+        assert (tokens._OTHER.fullmatch(char) is not None) == expected, hex(code)

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from worker.enrich.normalize import matching_key
-from worker.enrich.tokens import TOKEN
+from worker.enrich.tokens import TOKEN, tokenize
 
 ENTITY_TYPES = frozenset({"person", "place", "organization"})
 
@@ -84,16 +84,26 @@ class Gazetteer:
                 starts.setdefault(parts[0], []).append((parts, entity))
         for candidates in starts.values():
             candidates.sort(key=lambda c: -len(c[0]))
-        self._starts = starts
-        # Most aliases are one word and start no longer alias: a plain lookup for those.
-        self._single = {k: c[0][1] for k, c in starts.items() if len(c) == 1 and len(c[0][0]) == 1}
-        # For the other starts: the second key tokens their longer aliases go on with, and
-        # their one-token alias. A start word that is also a common word ("a") then costs
-        # one set lookup when the next token continues no alias, not a try of each alias.
-        # (Only for the starts not in _single, which are the few: the tables stay small.)
-        rest = {k: c for k, c in starts.items() if k not in self._single}
-        self._seconds = {k: frozenset(p[1] for p, _ in c if len(p) > 1) for k, c in rest.items()}
-        self._alone = {k: e for k, c in rest.items() for p, e in c if len(p) == 1}
+        # One lookup per token that starts an alias: its one-word alias's entity (or None),
+        # and the second key tokens its longer aliases go on with. A start word that is
+        # also a common word ("a", "the", "के") then costs one dict and one set lookup
+        # when the next token continues no alias.
+        self._plan: dict[str, tuple[Entity | None, frozenset[str]]] = {
+            first: (
+                next((e for p, e in c if len(p) == 1), None),
+                frozenset(p[1] for p, _ in c if len(p) > 1),
+            )
+            for first, c in starts.items()
+        }
+        # (first, second) -> the aliases that may match there, longest first, the one-word
+        # alias last: (key tokens, whether capitals only, entity). Only these can match
+        # when the second token follows, so the others are never tried.
+        self._pairs: dict[tuple[str, str], list[tuple[list[str], bool, Entity]]] = {}
+        for first, c in starts.items():
+            for second in self._plan[first][1]:
+                self._pairs[first, second] = [
+                    (list(p), p in self._capitals, e) for p, e in c if len(p) == 1 or p[1] == second
+                ]
 
     def __len__(self) -> int:
         return len({e.canonical for e in self._by_key.values()})
@@ -148,7 +158,7 @@ class Gazetteer:
 
     def find(self, text: str) -> list[EntityMention]:
         """Every gazetteer entity mentioned in ``text``, in order of first mention."""
-        return self.find_tokens(TOKEN.findall(text))
+        return self.find_tokens(tokenize(text))
 
     def find_tokens(
         self, tokens: Sequence[str], keys: Sequence[str] | None = None
@@ -160,42 +170,53 @@ class Gazetteer:
         ``first`` of each mention is a token index; ``forms`` are the tokens as written,
         joined by single spaces.
         """
+        return [
+            EntityMention(e.canonical, e.type, n, tuple(forms), first)
+            for e, n, forms, first in self._found(tokens, keys).values()
+        ]
+
+    def find_records(self, tokens: Sequence[str], keys: Sequence[str]) -> list[dict[str, Any]]:
+        """What :meth:`find_tokens` finds, as :meth:`EntityMention.as_dict` gives it (the
+        enriched record's ``entities``), without making the mentions first."""
+        return [
+            {"canonical": e.canonical, "type": e.type, "mentions": n, "forms": list(forms)}
+            for e, n, forms, _ in self._found(tokens, keys).values()
+        ]
+
+    def _found(self, tokens: Sequence[str], keys: Sequence[str] | None) -> dict[str, list[Any]]:
+        """Canonical name -> [entity, mentions, forms (an ordered set), first token index]."""
         if keys is None:
             keys = token_keys(tokens)
-        starts, single = self._starts, self._single
-        capital_singles = self._capital_singles
+        elif not isinstance(keys, list):
+            keys = list(keys)  # compared with alias lists below
+        plan, capital_singles = self._plan, self._capital_singles
+        n = len(keys)
         found: dict[str, list[Any]] = {}
         skip_until = 0
-        for i in compress(range(len(keys)), map(starts.__contains__, keys)):
+        for i in compress(range(n), map(plan.__contains__, keys)):
             if i < skip_until:
                 continue
-            entity = single.get(keys[i])
-            if entity is not None:
-                if keys[i] in capital_singles and not self._capital_word(tokens, keys, i):
-                    continue
-                form = tokens[i]
-            elif (keys[i + 1] if i + 1 < len(keys) else "") not in self._seconds[keys[i]]:
-                entity = self._alone.get(keys[i])
-                if entity is None or (
-                    keys[i] in capital_singles and not self._capital_word(tokens, keys, i)
-                ):
-                    continue
-                form = tokens[i]
-            else:
+            key = keys[i]
+            entity, seconds = plan[key]
+            if seconds and i + 1 < n and keys[i + 1] in seconds:
                 # Longest first: the first candidate whose tokens all follow is the match.
-                match = next(
-                    (
-                        c
-                        for c in starts[keys[i]]
-                        if tuple(keys[i : i + len(c[0])]) == c[0] and self._cased(c[0], tokens, i)
-                    ),
-                    None,
-                )
-                if match is None:
+                for parts, capital, candidate in self._pairs[key, keys[i + 1]]:
+                    end = i + len(parts)
+                    if keys[i:end] == parts and (
+                        not capital or all(t.isupper() for t in tokens[i:end])
+                    ):
+                        entity = candidate
+                        break
+                else:
                     continue
-                parts, entity = match
-                skip_until = i + len(parts)
-                form = " ".join(tokens[i:skip_until])
+                skip_until = end
+                form = " ".join(tokens[i:end])
+            elif entity is None or (
+                key in capital_singles and not self._capital_word(tokens, keys, i)
+            ):
+                continue
+            else:
+                form = tokens[i]
             slot = found.get(entity.canonical)
             if slot is None:
                 # Forms in a dict (an ordered set): an entity can be written in thousands
@@ -204,10 +225,7 @@ class Gazetteer:
             else:
                 slot[1] += 1
                 slot[2].setdefault(form, None)
-        return [
-            EntityMention(e.canonical, e.type, n, tuple(forms), first)
-            for e, n, forms, first in found.values()
-        ]
+        return found
 
     def _capital_word(self, tokens: Sequence[str], keys: Sequence[str], i: int) -> bool:
         """Whether token ``i``, a capital-only one-word alias, is written as that name.
@@ -225,7 +243,3 @@ class Gazetteer:
             len(tokens[j]) > 1 and tokens[j].isupper() and keys[j] not in self._capital_singles
             for j in neighbours
         )
-
-    def _cased(self, parts: tuple[str, ...], tokens: Sequence[str], i: int) -> bool:
-        """Whether the tokens at ``i`` are written as alias ``parts`` requires (capitals)."""
-        return parts not in self._capitals or all(t.isupper() for t in tokens[i : i + len(parts)])

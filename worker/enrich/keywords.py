@@ -17,8 +17,10 @@ def keywords(counts: Counter[str], limit: int = KEYWORDS_MAX) -> list[str]:
     Content words are tokens that are not grammar words, numbers or single letters.
     """
     out: list[str] = []
-    for word, n in counts.most_common():  # a stable sort: ties keep first-use order
-        if n < 2 or len(out) == limit:
+    # As most_common() ranks them (a stable sort: ties keep first-use order), without
+    # making a pair per word.
+    for word in sorted(counts, key=counts.__getitem__, reverse=True):
+        if counts[word] < 2 or len(out) == limit:
             break
         if word not in STOPWORDS and len(word) > 1 and not word.isdigit():
             out.append(word)

@@ -29,7 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 from worker.enrich.dates import number_starts
 from worker.enrich.lexicon import fold, is_unit
@@ -52,6 +52,7 @@ __all__ = [
     "Scan",
     "cased",
     "extract_numbers",
+    "find_numbers",
     "fold",
     "gated_pattern",
     "keyword_pattern",
@@ -188,6 +189,10 @@ def _exact_value(number: str, x1: str | None, x2: str | None) -> int | float:
     return int(exact) if exact == exact.to_integral_value() else float(exact)
 
 
+# A found quantity: (text, value, unit, start, end), as NumberMention holds it.
+Found = tuple[str, int | float, str | None, int, int]
+
+
 def extract_numbers(
     text: str | Scan, exclude: Sequence[tuple[int, int]] = ()
 ) -> list[NumberMention]:
@@ -203,18 +208,24 @@ def extract_numbers(
     The places are those the date scan finds (:func:`~worker.enrich.dates.number_starts`):
     a time (``9:03 AM``, ``10.30 बजे``) is never a number, with ``exclude`` or without.
     """
+    return [NumberMention(*found) for found in find_numbers(text, exclude)]
+
+
+def find_numbers(text: str | Scan, exclude: Sequence[tuple[int, int]] = ()) -> list[Found]:
+    """What :func:`extract_numbers` finds, as ``(text, value, unit, start, end)`` tuples
+    (the pipeline's hot path: no object per number)."""
     scan = text if isinstance(text, Scan) else Scan(text)
+    places: Sequence[int] = number_starts(scan)
+    if not places:
+        return []
     source, copy = scan.text, scan.copy
     spans = sorted(exclude)
     starts = [s for s, _ in spans]
     reach = list(accumulate((e for _, e in spans), max))  # furthest end among spans so far
-    out: list[NumberMention] = []
-    matches = (
-        _SCAN.match(copy, p)
-        for p in number_starts(scan)
-        if (i := bisect_right(starts, p) - 1) < 0 or reach[i] <= p
-    )
-    for m in matches:
+    if spans:
+        places = [p for p in places if (i := bisect_right(starts, p) - 1) < 0 or reach[i] <= p]
+    out: list[Found] = []
+    for m in map(_SCAN.match, repeat(copy), places):
         if m is None:
             continue
         start, end = m.start(), m.end() - 1  # the scan copy has one leading space more
@@ -228,9 +239,10 @@ def extract_numbers(
             sign = _SIGN_BEFORE.search(source, max(0, start - 5), start)
             if sign is not None:
                 start = sign.start()
-        i = bisect_left(starts, end) - 1  # the last excluded span starting before the end
-        if i >= 0 and reach[i] > start:
-            continue
+        if spans:
+            i = bisect_left(starts, end) - 1  # the last excluded span starting before the end
+            if i >= 0 and reach[i] > start:
+                continue
         if pc is not None or pw is not None:
             unit = "percent"
         elif sign is not None:
@@ -239,5 +251,9 @@ def extract_numbers(
             unit = _CURRENCY[fold(cw)]
         elif unit is not None and (source[end] != " " or not is_unit(unit)):
             unit = None  # not a measure or counted noun, or not right after a space
-        out.append(NumberMention(source[start:end], _value(number, x1, x2), unit, start, end))
+        # Plain digits (at most 18 of them, _too_long): an int within 64 bits.
+        plain = x1 is None and "," not in number and "." not in number
+        out.append(
+            (source[start:end], int(number) if plain else _value(number, x1, x2), unit, start, end)
+        )
     return out

@@ -27,7 +27,7 @@ from worker.enrich.keywords import keywords
 from worker.enrich.language import detect_language, script_shares
 from worker.enrich.lexicon import STOPWORDS
 from worker.enrich.normalize import NormalizationReport, matching_key, normalize_text
-from worker.enrich.numbers import extract_numbers
+from worker.enrich.numbers import find_numbers
 from worker.enrich.scanning import Scan
 from worker.enrich.structure import SENTENCE_END, ends_sentence, first_sentence, parse_structure
 from worker.enrich.tokens import tokenize
@@ -168,15 +168,15 @@ def _build_record(
     reference = published.date() if published else _day_of(published_at)
     scan = Scan(text)  # one scan of the text: the date scan finds where numbers start
     dates = extract_dates(scan, reference)
-    numbers = extract_numbers(scan, [(d.start, d.end) for d in dates])
+    numbers = find_numbers(scan, [(d.start, d.end) for d in dates])
     # Entities of the whole text (a teaser names real people), passage by passage. Each
-    # distinct word is keyed once, for the entities and the simhash alike.
-    passages: list[str] = [*tokenize(structure.lead), "", *tokens]
+    # token is keyed once, for the entities and the simhash alike.
+    lead = tokenize(structure.lead)
+    passages: list[str] = [*lead, "", *tokens]
     for headline in structure.related_headlines:
         passages += ["", *tokenize(headline)]
-    vocabulary = list(dict.fromkeys(passages))
-    key_of = dict(zip(vocabulary, token_keys(vocabulary), strict=True))
-    entities = gazetteer.find_tokens(passages, list(map(key_of.__getitem__, passages)))
+    keys = token_keys(passages)
+    body_keys = keys[len(lead) + 1 : len(lead) + 1 + len(tokens)]
     body_hash = content_hash(body)
     kept_blocks = [*structure.paragraphs, *structure.subheadings]
     words = len(tokens)
@@ -198,8 +198,8 @@ def _build_record(
         "related_headlines": structure.related_headlines,
         "credits": structure.credits,
         "dates": [{"text": d.text, "value": d.value, "granularity": d.granularity} for d in dates],
-        "entities": [e.as_dict() for e in entities],
-        "numbers": [{"text": n.text, "value": n.value, "unit": n.unit} for n in numbers],
+        "entities": gazetteer.find_records(passages, keys),
+        "numbers": [{"text": t, "value": v, "unit": u} for t, v, u, _, _ in numbers],
         "keywords": keywords(counts),
         "stats": {
             "chars": len(body),
@@ -209,7 +209,7 @@ def _build_record(
             "reading_time_seconds": round(words * 60 / WORDS_PER_MINUTE),
         },
         "content_hash": body_hash,
-        "simhash": simhash({key_of[t] for t in counts} - _STOPWORD_KEYS),
+        "simhash": simhash(set(body_keys) - _STOPWORD_KEYS),
         "normalization": report.as_dict(),
         "input": {"form": article.form, "bytes": article.size},
         "extra": article.extra,
