@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: dashboard-png corpora demo enrich-demo test bench bench-stream lint system-deps broker-start broker-stop clean
+.PHONY: dashboard-png corpora demo enrich-demo test bench lint system-deps broker-start broker-stop clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -78,14 +78,15 @@ enrich-demo: $(VENV)/.installed
 test: $(VENV)/.installed system-deps corpora
 	$(PY) -m pytest
 
-## bench: articles per second of the enrichment core on one core, beside baselines
-bench: $(VENV)/.installed
-	$(VENV)/bin/article-worker bench seeds/
-
-## bench-stream: end-to-end rate and latency on the local broker, beside a passthrough agent
-bench-stream: $(VENV)/.installed
-	deploy/local/kafka.sh start >/dev/null
-	$(VENV)/bin/article-worker bench-stream seeds/
+## bench: the benchmark harness (benchmarks/), one run on the local broker: the core beside
+## decode+NFC, a plain aiokafka loop, the Faust passthrough, the worker with 0/1/2 helper
+## processes, latency at half load, memory. Writes .run/benchmark.json and docs/benchmark.png.
+## A broker that is not running is started (deploy/local/kafka.sh) and stopped at the end;
+## one already running is left alone. Options: make bench BENCH_ARGS='--quick'.
+BENCH_ARGS ?=
+bench: $(VENV)/.installed system-deps
+	$(PY) -m pip install --quiet -e '.[render]'
+	$(PY) -m benchmarks --start-broker $(BENCH_ARGS)
 
 broker-start:
 	deploy/local/kafka.sh start

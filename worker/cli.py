@@ -152,24 +152,6 @@ def _feed(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.ok else 1
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from worker.bench import run_core_benchmark
-
-    return run_core_benchmark(args.paths, seconds=args.seconds)
-
-
-def _bench_stream(args: argparse.Namespace, settings: Settings) -> int:
-    from worker.bench_stream import run_stream_benchmark
-
-    return run_stream_benchmark(
-        settings,
-        args.paths,
-        messages=args.messages,
-        latency_messages=args.latency_messages,
-        latency_rate=args.latency_rate,
-    )
-
-
 #: Kafka's answers that mean "the configuration is wrong" rather than "not reachable"
 #: (exit 2, like a bad setting), with what to check. Looked up by name in both libraries.
 REFUSED_CONFIGURATION = {
@@ -321,27 +303,6 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--compression", choices=COMPRESSION_TYPES, help="producer compression")
     feed.set_defaults(handler=_with_settings, kafka_handler=_feed)
 
-    bench = commands.add_parser(
-        "bench",
-        help="articles per second of the enrichment core on one core",
-        description="Measure the core alone on seed-sized articles, beside same-run baselines.",
-    )
-    bench.add_argument("paths", nargs="*", default=["seeds"], metavar="PATH")
-    bench.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
-    bench.set_defaults(handler=_bench)
-
-    bench_stream = commands.add_parser(
-        "bench-stream",
-        help="end-to-end rate and latency on the broker, beside a passthrough agent",
-        description="Run a passthrough Faust agent and the enriching worker on the same "
-        "articles, in one run on the broker, and compare their rates and latencies.",
-    )
-    bench_stream.add_argument("paths", nargs="*", default=["seeds"], metavar="PATH")
-    bench_stream.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
-    bench_stream.add_argument("--messages", type=int, default=3000, help="backlog per mode")
-    bench_stream.add_argument("--latency-messages", type=int, default=300)
-    bench_stream.add_argument("--latency-rate", type=float, default=50.0, help="per second")
-    bench_stream.set_defaults(handler=_with_settings, kafka_handler=_bench_stream)
     return parser
 
 
