@@ -98,11 +98,14 @@ def _fmt(value: float | None, spec: str = ",.0f", suffix: str = "") -> str:
 
 def targets(result: Mapping[str, Any]) -> list[Target]:
     """The issue's targets judged on this run's figures (None: not measured)."""
+    # The core targets are for seed-sized articles; 4/1 compares with the workload's core.
+    seeds = result.get("core_seeds") or result["core"]
+    core_seeds = seeds.get("core", {}).get("rate")
+    nfc = seeds.get("decode+nfc", {}).get("rate")
     core = result["core"].get("core", {}).get("rate")
-    nfc = result["core"].get("decode+nfc", {}).get("rate")
     runs = result["runs"]
     w1, w2 = _rate(runs, "worker-1"), _rate(runs, "worker-2")
-    slower = ratio(nfc, core)
+    slower = ratio(nfc, core_seeds)
     shell = result["ratios"].get("3/2")
     worker_core = ratio(w1, core)
     more = ratio(w2, w1)
@@ -122,7 +125,11 @@ def targets(result: Mapping[str, Any]) -> list[Target]:
     )
     return [
         at_least(
-            "core: articles/s on one core", ">= 5,000/s", core, 5000, _fmt(core, ",.0f", "/s")
+            "core: seed articles/s on one core",
+            ">= 5,000/s",
+            core_seeds,
+            5000,
+            _fmt(core_seeds, ",.0f", "/s"),
         ),
         at_most(
             "core: within 5x of decode+NFC",
@@ -182,6 +189,15 @@ def table(result: Mapping[str, Any]) -> str:
             f"{label:<28}{item['rate']:>10,.0f}{_fmt(ratio(item['rate'], core), '.2f'):>10}"
             f"{'':>10}{'':>14}  {item['us_per_article']} us/article, one core"
         )
+    seeds = result.get("core_seeds")
+    if seeds:
+        for name, label in (("decode+nfc", "    decode+NFC, seeds"), ("core", "(1) core, seeds")):
+            item = seeds[name]
+            lines.append(
+                f"{label:<28}{item['rate']:>10,.0f}{'':>10}{'':>10}{'':>14}  "
+                f"{item['us_per_article']} us/article, {seeds['articles']} seeds of "
+                f"{seeds['bytes_mean']} B mean"
+            )
     numbers = {"client": "(2)", "framework": "(3)", "worker": "(4)"}
     roles = {c["name"]: c["role"] for c in result["configurations"]}
     for run in result["runs"]:

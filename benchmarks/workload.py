@@ -239,3 +239,16 @@ def describe(articles: Sequence[Article]) -> dict[str, object]:
         "bytes_max": max(sizes, default=0),
         "bytes_mean": round(sum(sizes) / len(sizes), 1) if sizes else 0,
     }
+
+
+def seed_messages(seeds: str = str(SEEDS)) -> list[bytes]:
+    """The seed files' bytes as the feed sends them, less those the core rejects (the
+    seeds include deliberately bad input): the "seed-sized articles" of the core target."""
+    from worker.enrich import Enriched, Enricher
+
+    enricher = Enricher()
+    return [
+        item.data
+        for item in read_items([seeds])
+        if item.data is not None and isinstance(enricher.enrich(item.data), Enriched)
+    ]

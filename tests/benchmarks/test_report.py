@@ -54,6 +54,13 @@ def fake_result() -> dict[str, Any]:
             "variants": {"plain": 700},
         },
         "core": {k: v.as_dict() for k, v in core.items()},
+        # The seeds: smaller articles than the workload, so a higher rate than its 5,000.
+        "core_seeds": {
+            "articles": 40,
+            "bytes_mean": 2700,
+            "decode+nfc": CoreResult("decode+nfc", 30000.0, (30000.0,), 30.0, 60.0).as_dict(),
+            "core": CoreResult("core", 6000.0, (6000.0,), 160.0, 300.0).as_dict(),
+        },
         "configurations": [c.as_dict() for c in CONFIGS],
         "runs": [r.as_dict() for r in runs] + [latency.as_dict()],
         "latency": harness.latency_record(latency),
@@ -75,8 +82,21 @@ def test_best_worker_and_ratios() -> None:
 
 def test_targets_judged_on_the_figures() -> None:
     met = {t["name"]: t["met"] for t in fake_result()["targets"]}
-    assert met["core: articles/s on one core"] is True  # 5,000 >= 5,000
-    assert met["core: within 5x of decode+NFC"] is True  # 4.0x
+    assert met["core: seed articles/s on one core"] is True  # 6,000 >= 5,000
+    assert met["core: within 5x of decode+NFC"] is True  # 30,000 / 6,000 = 5.0x
+
+
+def test_core_targets_are_judged_on_the_seeds_and_4_1_on_the_workload() -> None:
+    result = fake_result()
+    result["core_seeds"]["core"]["rate"] = 4999.0
+    met = {t.name: t.met for t in report.targets(result)}
+    assert met["core: seed articles/s on one core"] is False
+    assert met["core: within 5x of decode+NFC"] is False  # 6.0x
+    assert report.ratios(result)["4/1"] == pytest.approx(4200 / 5000)
+    # A file without the seeds measurement is judged on the workload's core.
+    del result["core_seeds"]
+    met = {t.name: t.met for t in report.targets(result)}
+    assert met["core: seed articles/s on one core"] is True
     assert met["shell: passthrough / aiokafka (3/2)"] is False  # 40%
     assert met["worker: 1 process / core alone"] is True  # 84%
     assert met["worker: enrich_processes 2 faster than 1"] is False  # 4,000 < 4,200
@@ -104,7 +124,8 @@ def test_table_shows_rates_ratios_latency_memory_and_targets() -> None:
     assert "3/2 (passthrough / aiokafka) 0.40" in text
     assert "p99 63.0" in text
     assert "[MISSED] shell: passthrough / aiokafka (3/2)" in text
-    assert "[met   ] core: articles/s on one core" in text
+    assert "[met   ] core: seed articles/s on one core" in text
+    assert "(1) core, seeds" in text
     assert "(6) RSS of worker-1 at half load" in text
 
 

@@ -104,3 +104,14 @@ def test_the_core_accepts_every_article(enricher: object, articles: list[workloa
         if not isinstance(enricher.enrich(a.value), Enriched)  # type: ignore[attr-defined]
     ]
     assert rejected == []
+
+
+def test_seed_messages_are_the_seeds_the_core_accepts() -> None:
+    from worker.enrich import Enriched, Enricher
+    from worker.sources import read_items
+
+    seeds = workload.seed_messages()
+    every = [i.data for i in read_items([str(workload.SEEDS)]) if i.data is not None]
+    enricher = Enricher()
+    assert seeds == [d for d in every if isinstance(enricher.enrich(d), Enriched)]
+    assert 0 < len(seeds) < len(every)  # the seeds include deliberately bad input
