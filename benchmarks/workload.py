@@ -242,8 +242,8 @@ def describe(articles: Sequence[Article]) -> dict[str, object]:
 
 
 def seed_messages(seeds: str = str(SEEDS)) -> list[bytes]:
-    """The seed files' bytes as the feed sends them, less those the core rejects (the
-    seeds include deliberately bad input): the "seed-sized articles" of the core target."""
+    """The seed files' bytes as the feed sends them, less any the core rejects (a rejection
+    is cheap and would flatter the rate): the "seed-sized articles" of the core target."""
     from worker.enrich import Enriched, Enricher
 
     enricher = Enricher()
