@@ -100,7 +100,8 @@ fuzz: $(VENV)/.installed
 	$(PY) -m tests.enrich.fuzz_core --inputs 100000
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check worker tests
+	$(VENV)/bin/ruff check worker tests benchmarks
+	$(VENV)/bin/ruff format --check worker tests benchmarks
 	$(VENV)/bin/mypy
 
 clean:
