@@ -27,24 +27,23 @@ import faust
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from worker.kafka_clients import KAFKA_ERRORS, faust_options, new_admin
+from worker.kafka_clients import KAFKA_ERRORS, faust_options
 from worker.settings import Settings
 from worker.stream.health import Health
+from worker.stream.lag import LagEstimator
 from worker.stream.logs import install_repeat_filter
 from worker.stream.metrics import Metrics, create_metrics, register_helpers
 from worker.stream.offload import OffloadedProcessor, build_processor
 from worker.stream.processor import Inbound, MessageProcessor, Outbound
 from worker.stream.publisher import AtLeastOncePublisher, Publisher, TransactionalPublisher
 from worker.stream.runner import BatchRunner, ConsumerCommitter
+from worker.stream.sensors import QuietMonitor
 
 log = logging.getLogger("article_worker")
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
 #: How long a rebalance waits for in-flight batches of revoked partitions.
 REVOKE_DRAIN_SECONDS = 10.0
-#: Longest a lag estimate may take; a broker that does not answer in time is "down".
-LAG_TIMEOUT_SECONDS = 10.0
-LAG_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *KAFKA_ERRORS)
 
 
 class StreamWorker:
@@ -62,7 +61,6 @@ class StreamWorker:
         self.metrics: Metrics = create_metrics()
         self.health = Health(settings.stall_seconds)
         self.exit_code = 0
-        self._admin: Any = None  # a kafka-python admin client, made on first need
         self.processor: MessageProcessor
         self._offload: OffloadedProcessor | None = None
         if processor is not None:
@@ -89,11 +87,12 @@ class StreamWorker:
                     self.metrics, lambda: offload.counters, pids=lambda: offload.unreaped_pids
                 )
         self.app = self._create_app()
+        self.lag = LagEstimator(self.app, settings, self.metrics, self.health)
         self.committer: ConsumerCommitter | None = None
         self.publisher: Publisher
         if settings.processing_guarantee == "exactly_once":
             self.publisher = TransactionalPublisher(
-                settings, self.health.outage, self._raw_assignment, self._committed_offset
+                settings, self.health.outage, self._raw_assignment, self.lag.committed_offset
             )
         else:
             self.committer = ConsumerCommitter(self.app, self.health)
@@ -107,6 +106,7 @@ class StreamWorker:
             dlq_topic=settings.dlq_topic,
             on_broken=self._on_broken,
         )
+        self.lag.positions = self.runner.positions
         self._publisher_started: asyncio.Future[None] | None = None
         self._revoked_since_assigned = False
         self._worker: _Worker | None = None
@@ -137,6 +137,7 @@ class StreamWorker:
             web_bind=s.web_host,
             web_port=s.web_port,
             datadir=s.data_dir,
+            monitor=QuietMonitor(),
         )
         # acks=False: Faust never commits this topic's offsets; the runner does.
         raw = app.topic(s.raw_topic, key_type=bytes, value_type=bytes, acks=False)
@@ -200,69 +201,13 @@ class StreamWorker:
         with contextlib.suppress(*KAFKA_ERRORS):
             await self.publisher.stop()
 
-    # -- lag, group membership -----------------------------------------------------------
+    # -- group membership --------------------------------------------------------------
 
     def _raw_assignment(self) -> set[TP]:
         return {tp for tp in self.app.consumer.assignment() if tp.topic == self.settings.raw_topic}
 
     async def _update_lag(self) -> None:
-        try:
-            await asyncio.wait_for(self._compute_lag(), LAG_TIMEOUT_SECONDS)
-        except LAG_ERRORS as exc:
-            # A lag estimate that cannot be had says the broker is away; it must never
-            # end the worker (Faust treats a timer's exception as a crash).
-            self.health.outage.failing(exc if str(exc) else TimeoutError("lag request timed out"))
-        except Exception as exc:  # noqa: BLE001 - an estimate; never worth a crash
-            log.debug("lag estimate failed: %r", exc)
-
-    async def _compute_lag(self) -> None:
-        tps = sorted(self._raw_assignment())
-        total = 0
-        if tps:
-            highwaters = await self.app.consumer.highwaters(*tps)
-            resting: dict[TP, int] | None = None
-            for tp in tps:
-                # Before the first batch of a partition is published, its committed
-                # offset (or its start, if none) is where the worker stands.
-                position = self.runner.positions.get(tp)
-                if position is None:
-                    if resting is None:
-                        resting = await self._resting_positions(tps)
-                    position = resting.get(tp)
-                if position is None:
-                    continue
-                lag = max(0, highwaters.get(tp, position) - position)
-                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
-                total += lag
-        self.health.set_lag(total)
-
-    def _group_offsets(self, tps: list[TP]) -> dict[TP, int]:
-        """The group's committed offsets (kafka-python admin; run in a thread)."""
-        from kafka import TopicPartition
-
-        if self._admin is None:
-            self._admin = new_admin(self.settings, client_id=f"{self.settings.app_id}-lag")
-        group = self.settings.app_id
-        offsets = self._admin.list_group_offsets({group: None}).get(group, {})
-        found = {tp: offsets.get(TopicPartition(tp.topic, tp.partition)) for tp in tps}
-        return {tp: o.offset for tp, o in found.items() if o is not None and o.offset >= 0}
-
-    async def _committed_offset(self, tp: TP) -> int:
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, self._group_offsets, [tp])
-        return found.get(tp, -1)
-
-    async def _resting_positions(self, tps: list[TP]) -> dict[TP, int]:
-        """Where the group stands on partitions this worker has not published yet: the
-        committed offset, else the log start (``auto_offset_reset`` is earliest)."""
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, self._group_offsets, tps)
-        missing = [tp for tp in tps if tp not in found]
-        if missing:
-            earliest = await self.app.consumer.earliest_offsets(*missing)
-            # The driver may key its answer by its own TopicPartition type.
-            found.update({TP(k.topic, k.partition): v for k, v in earliest.items()})
-        return found
+        await self.lag.update(self._raw_assignment())
 
     async def _on_assigned(self, _sender: Any, assigned: set[TP], **_: Any) -> None:
         # No consumer position calls here: they raced with Faust's own seeking. The
@@ -340,8 +285,7 @@ class StreamWorker:
         finally:
             if self._offload is not None:
                 self._offload.close()
-            if self._admin is not None:
-                self._admin.close()
+            self.lag.close()
         return code or self.exit_code
 
 
@@ -351,6 +295,10 @@ class _Worker(faust.Worker):
 
     def __init__(self, stream_worker: StreamWorker, **kwargs: Any) -> None:
         super().__init__(stream_worker.app, **kwargs)
+        # No terminal spinner: with it, a log level of warning or above made faust set the
+        # root logger to DEBUG (for the spinner's handler), and every debug call of aiokafka
+        # (one per message sent) built a record: a third of a passthrough's CPU time.
+        self.spinner = None
         self._stream_worker = stream_worker
         self._stop_requested = False
         self._drain_task: asyncio.Future[None] | None = None
