@@ -120,27 +120,68 @@ class AtLeastOncePublisher:
         """Nothing to release: a revoked partition's offsets fail to commit, harmlessly."""
 
     async def publish(self, items: list[Item], offsets: dict[Any, int]) -> list[Item]:
-        await asyncio.gather(*(self._send(item) for item in items))
+        rungs: dict[int, int] = {}
+        failed = await self._send_batch(items, rungs)
+        if failed:
+            await asyncio.gather(*(self._send(item, rungs, exc) for item, exc in failed))
         self.commit(offsets)
         return items
 
-    async def _send(self, item: Item) -> None:
-        rungs: dict[int, int] = {}
+    async def _send_batch(
+        self, items: list[Item], rungs: dict[int, int]
+    ) -> list[tuple[Item, BaseException | None]]:
+        """Send every item, then await the acknowledgements together; return the items
+        that failed (with the error, or None if never sent) for :meth:`_send` to retry.
+
+        The common case costs one enqueue per record and one wait for the batch, instead
+        of a task and a wait per record.
+        """
+        producer = self._producer
+        sent: list[tuple[Item, asyncio.Future[Any]]] = []
+        failed: list[tuple[Item, BaseException | None]] = []
+        for n, item in enumerate(items):
+            self.demoter.fit(item, rungs)
+            out = item.out
+            try:
+                future = await producer.send(out.topic, out.value, key=out.key, headers=out.headers)
+            except Exception as exc:  # noqa: BLE001 - sorted out by _send, one by one
+                # An outage makes every send wait for metadata: the rest go one by one,
+                # concurrently, rather than each after the other's timeout.
+                failed.append((item, exc))
+                failed.extend((later, None) for later in items[n + 1 :])
+                break
+            sent.append((item, future))
+        results = await asyncio.gather(*(f for _, f in sent), return_exceptions=True)
+        for (item, _), result in zip(sent, results, strict=True):
+            if isinstance(result, BaseException):
+                failed.append((item, result))
+        if not failed:
+            self.outage.recovered()
+        return failed
+
+    async def _send(
+        self, item: Item, rungs: dict[int, int], error: BaseException | None = None
+    ) -> None:
+        """Send one item until it is acknowledged; ``error`` is how a first try failed."""
         self.demoter.fit(item, rungs)
         delay = 0.1
         while True:
-            out = item.out
             producer = self._producer
             try:
+                if error is not None:
+                    raise error
+                out = item.out
                 future = await producer.send(out.topic, out.value, key=out.key, headers=out.headers)
                 await future
                 self.outage.recovered()
                 return
             except REFUSED_ERRORS as exc:
+                error = None
                 if self.demoter.refused(item, exc, rungs):
                     continue
                 raise UnpublishableError(item, exc) from exc
             except KAFKA_ERRORS as exc:
+                error = None
                 self.outage.failing(exc)
                 await self._replace_if_dead(producer)
             await asyncio.sleep(delay)
