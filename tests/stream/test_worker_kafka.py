@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from kafka.admin import KafkaAdminClient
 
 from tests.conftest import SEEDS
 from tests.stream.conftest import WORKER, Topics, consume, produce, worker_env
@@ -263,6 +264,49 @@ def test_feed_repeat_gzip_and_a_bad_file(bootstrap: str, topics: Topics, tmp_pat
     assert by_value == {p.read_bytes() for p in seeds}  # the bytes, unchanged
     keyed = {m.key for m in sent if m.key}
     assert b"kb-2024-03-06-metro" in keyed  # JSON articles are keyed by their id
+
+
+def _topic_bytes(bootstrap: str, topic: str) -> int:
+    """Bytes the broker stores for ``topic`` (its partitions' log sizes)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return sum(
+            partition["partition_size"]
+            for broker in admin.describe_log_dirs()
+            for log_dir in broker["log_dirs"]
+            for entry in log_dir["topics"]
+            if entry["name"] == topic
+            for partition in entry["partitions"]
+        )
+    finally:
+        admin.close()
+
+
+def test_zstd_feed_and_worker_output_are_compressed_and_readable(
+    bootstrap: str, topics: Topics, start_worker: Any, tmp_path: Path
+) -> None:
+    # The feed's producer is kafka-python's (zstandard), the worker's aiokafka's (cramjam).
+    start_worker(topics, ARTICLE_WORKER_PRODUCER_COMPRESSION="zstd")
+    env = worker_env(bootstrap, topics, 6066, tmp_path, ARTICLE_WORKER_PRODUCER_COMPRESSION="zstd")
+    feed = subprocess.run(
+        [*WORKER, "feed", str(SEEDS), "--repeat", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert feed.returncode == 0, feed.stderr
+    expected = offline_records()
+    out = consume(bootstrap, topics.enriched, 3 * len(expected), timeout=90)
+    assert len(out) == 3 * len(expected)
+    assert sorted(set(canonical([orjson.loads(m.value) for m in out]))) == sorted(
+        set(canonical(expected))
+    )
+    # Stored compressed: JSON news text compresses to about a third with zstd.
+    raw_bytes = sum(len(m.value) + len(m.key or b"") for m in out)
+    assert _topic_bytes(bootstrap, topics.enriched) < 0.6 * raw_bytes
+    sent = consume(bootstrap, topics.raw, 3 * len(expected), timeout=30)
+    assert _topic_bytes(bootstrap, topics.raw) < 0.6 * sum(len(m.value) for m in sent)
 
 
 def test_second_signal_exits_at_once(topics: Topics, start_worker: Any) -> None:
