@@ -23,6 +23,9 @@ def bars(result: Mapping[str, Any]) -> list[tuple[str, float, str]]:
         (name, float(item["rate"]), COLOURS["core"] if name == "core" else "#b0b0b0")
         for name, item in result["core"].items()
     ]
+    seeds = result.get("core_seeds") or {}
+    if "core" in seeds:
+        out.append(("core (seeds)", float(seeds["core"]["rate"]), COLOURS["core"]))
     roles = {c["name"]: c["role"] for c in result["configurations"]}
     out.extend(
         (run["config"], float(run["rate"]), COLOURS.get(roles.get(run["config"], ""), "#999"))

@@ -183,3 +183,11 @@ def test_chart_is_a_png(tmp_path: Path) -> None:
     path = draw(fake_result(), tmp_path / "chart.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000
+
+
+def test_chart_bars_have_the_core_on_workload_and_seeds_then_every_rate_run() -> None:
+    from benchmarks.chart import bars
+
+    labels = [label for label, _, _ in bars(fake_result())]
+    assert labels[:4] == ["decode+nfc", "core", "core (seeds)", "aiokafka"]
+    assert labels[-1] == "worker-2"
