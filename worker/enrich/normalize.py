@@ -181,9 +181,12 @@ _LAST_MARK = 0x2FFFF
 
 
 def _nukta_changes() -> re.Pattern[str]:
-    """A nukta that NFC changes (see fast_nfc): after one of those letters or after a mark
-    that sorts after it (the first nukta of a run), or before a mark that sorts before it
-    (the last). One scan that stops only at nuktas; a loop over them cost 0.5 us each."""
+    """A nukta that NFC may change (see fast_nfc): after one of those letters or after a
+    mark that sorts after it (the first nukta of a run), before a mark that sorts before it
+    (the last), or after one of those: it does not block a letter's composition with the
+    nukta (ळ, U+0334, nukta is ऴ, U+0334 in NFC). They (classes 1-6: overlays, some Vedic
+    marks) are rare, so a nukta after one gets the full NFC, without a look back to the
+    letter (a lookbehind has a fixed width). One scan that stops only at nuktas."""
     before, after = list(map(ord, _NUKTA_COMPOSES_AFTER)), []
     for cp in range(_LAST_MARK + 1):
         ccc = unicodedata.combining(chr(cp))
@@ -191,7 +194,7 @@ def _nukta_changes() -> re.Pattern[str]:
             before.append(cp)
         elif 0 < ccc < _NUKTA_CCC:
             after.append(cp)
-    return re.compile(f"{NUKTA}(?:(?<={_class(before)}{NUKTA})|(?={_class(after)}))")
+    return re.compile(f"{NUKTA}(?:(?<={_class(before + after)}{NUKTA})|(?={_class(after)}))")
 
 
 _NUKTA_CHANGES = _nukta_changes()
@@ -229,7 +232,8 @@ def fast_nfc(text: str) -> str:
     CPython's quick check answers "maybe" for every nukta (it could compose with the
     letter before it), so ordinary Hindi text always paid for a full normalization. Here
     a nukta is checked against the only two ways it can change under NFC: composing
-    with न, र or ळ, or being reordered against a neighbouring mark.
+    with न, र or ळ (next to it, or across marks of classes 1-6), or being reordered
+    against a neighbouring mark.
     """
     if NUKTA not in text:
         return unicodedata.normalize("NFC", text)
@@ -257,6 +261,14 @@ def _repair(text: str, report: NormalizationReport, seen: set[str]) -> str:
     return repair.text
 
 
+def _ascii_edges(text: str, trimmed: str) -> bool:
+    """Whether what ``str.strip`` took from ``text`` to give ``trimmed`` is all ASCII: such
+    edges change nothing the mojibake repair decides (as the idempotence tests find), and
+    the common trailing newline must not cost a second repair."""
+    start = len(text) - len(text.lstrip())
+    return (text[:start] + text[start + len(trimmed) :]).isascii()
+
+
 def _normalize_pass(
     text: str, report: NormalizationReport, seen: set[str], first: bool
 ) -> tuple[str, bool, bool]:
@@ -280,7 +292,14 @@ def _normalize_pass(
         repaired = _repair(text, report, seen)
         if repaired != text:
             text, clean = _nfc(repaired, report), False
-    text = text.strip()
+    trimmed = text.strip()
+    if suspicious and clean and len(trimmed) != len(text) and not _ascii_edges(text, trimmed):
+        # The repair judged the text with its edges, and a space that ftfy's heuristic
+        # weighs (NBSP, U+0085, U+3000...) can hide mojibake from it: it leaves "\xa0à¤•"
+        # as it is, and repairs "à¤•". The trimmed text is judged again in another pass,
+        # or a second call would repair what this one returned.
+        clean = False
+    text = trimmed
     if (
         clean
         and not (suspicious and _NEEDS_WORK.found_in(text))
