@@ -62,8 +62,12 @@ def decode_nfc(data: bytes) -> object:
 
 
 def json_roundtrip(data: bytes) -> object:
-    """orjson parse and dump of the message."""
-    return orjson.dumps(orjson.loads(data))
+    """orjson parse and dump of the message (a plain-text seed is dumped as a body)."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        value = {"body": data.decode("utf-8")}
+    return orjson.dumps(value)
 
 
 def run_core(

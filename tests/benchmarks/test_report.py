@@ -191,3 +191,10 @@ def test_chart_bars_have_the_core_on_workload_and_seeds_then_every_rate_run() ->
     labels = [label for label, _, _ in bars(fake_result())]
     assert labels[:4] == ["decode+nfc", "core", "core (seeds)", "aiokafka"]
     assert labels[-1] == "worker-2"
+
+
+def test_json_baseline_takes_json_and_plain_text_seeds() -> None:
+    from benchmarks.core import json_roundtrip
+
+    assert orjson.loads(json_roundtrip(b'{"id": "a", "body": "x"}')) == {"id": "a", "body": "x"}
+    assert orjson.loads(json_roundtrip("नई दिल्ली".encode())) == {"body": "नई दिल्ली"}
