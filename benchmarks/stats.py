@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,15 +45,21 @@ def summarize(values: Sequence[float], unit_scale: float = 1.0) -> dict[str, flo
 def rate_from_timestamps(stamps_ms: Iterable[int]) -> tuple[float, float]:
     """(messages per second, span in seconds) from the timestamps of the outputs.
 
-    The first output marks the start, so the rate is ``n - 1`` intervals over the span
-    from the first to the last; start-up before the first output is not counted. With
-    the span under a millisecond (all in one tick), the span is taken as 1 ms.
+    The first output marks the start, and the rate counts the outputs stamped after it
+    over the span from the first to the last: the outputs stamped with the first are
+    a batch that was processed before the span began (a worker publishes a batch of 100
+    at once), so counting them would overstate the rate by a batch, a third with a 300
+    message backlog. Start-up before the first output is not counted either. With the
+    span under a millisecond (all in one tick), it is taken as 1 ms.
     """
     ordered = sorted(stamps_ms)
     if len(ordered) < 2:
         return 0.0, 0.0
     span = (ordered[-1] - ordered[0]) / 1000
-    return (len(ordered) - 1) / max(span, 1e-3), span
+    if span <= 0:
+        return (len(ordered) - 1) / 1e-3, span
+    after = len(ordered) - bisect.bisect_right(ordered, ordered[0])
+    return after / span, span
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

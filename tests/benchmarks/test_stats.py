@@ -45,6 +45,14 @@ def test_rate_counts_intervals_from_first_to_last_output() -> None:
     assert stats.rate_from_timestamps([7, 7, 7])[0] == pytest.approx(2000.0)
 
 
+def test_rate_leaves_out_the_batch_stamped_with_the_first_output() -> None:
+    # A batch of 100 published at t=0 (processed before it), then 100 more over 2 s.
+    stamps = [0] * 100 + [20 * i for i in range(1, 101)]
+    rate, span = stats.rate_from_timestamps(stamps)
+    assert span == pytest.approx(2.0)
+    assert rate == pytest.approx(50.0)  # not 199 / 2
+
+
 def test_ratio() -> None:
     assert stats.ratio(3.0, 4.0) == 0.75
     assert stats.ratio(None, 4.0) is None
