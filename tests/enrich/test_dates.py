@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import USER_SEED, load_enricher
 from worker.enrich import lexicon
-from worker.enrich.dates import DateMention, extract_dates, parse_timestamp
+from worker.enrich.dates import DateMention, extract_dates, find_dates, parse_timestamp
 from worker.enrich.numbers import extract_numbers, fold, keyword_pattern
 from worker.enrich.scanning import Scan
 
@@ -488,3 +488,15 @@ def test_the_record_has_the_timestamp_as_a_date_and_no_numbers_from_it() -> None
         {"text": "14 दिसंबर", "value": "2018-12-14", "granularity": "day"},  # the text's year
     ]
     assert record["numbers"] == [{"text": "144", "value": 144, "unit": None}]
+
+
+@pytest.mark.parametrize("published", [PUBLISHED, None])
+def test_find_dates_gives_the_fields_of_extract_dates_and_the_same_number_starts(
+    published: datetime.date | None,
+) -> None:
+    text = "शनिवार (9 नवंबर) को 12 लोग, 14 दिसंबर और 2022 में; July 2, 2018, 9:03 AM IST. 7 मे"
+    scan_a, scan_b = Scan(text), Scan(text)
+    mentions = extract_dates(scan_a, published, today=PUBLISHED)
+    tuples = find_dates(scan_b, published, today=PUBLISHED)
+    assert tuples == [(m.text, m.value, m.granularity, m.start, m.end) for m in mentions]
+    assert scan_a.number_starts == scan_b.number_starts

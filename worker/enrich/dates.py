@@ -28,7 +28,6 @@ import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -45,9 +44,9 @@ from worker.enrich.scanning import (
 )
 from worker.enrich.times import AMPM, TIME, time_of_day
 from worker.enrich.tokens import WORD_CHARS
-from worker.enrich.years import MAX_YEAR, MIN_YEAR, Found, resolve, valid
+from worker.enrich.years import MAX_YEAR, MIN_YEAR, Found, iso_value, resolve, valid
 
-__all__ = ["DateMention", "extract_dates", "number_starts", "parse_timestamp"]
+__all__ = ["DateMention", "extract_dates", "find_dates", "number_starts", "parse_timestamp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,19 +266,6 @@ def _parse(m: re.Match[str], g: tuple[str | Any, ...], text: str) -> Found | Non
     return [start, end, 0, kind[1], 0, -1] if kind[2] else None
 
 
-@lru_cache(maxsize=4096)
-def _value(year: int, month: int, day: int) -> tuple[str, str]:
-    """The ISO 8601 value and granularity; a missing year as in XSD's gMonthDay
-    (``--12-14``) and gMonth (``--12``)."""
-    if not year:
-        return (f"--{month:02d}-{day:02d}", "day") if day else (f"--{month:02d}", "month")
-    if not month:
-        return f"{year:04d}", "year"
-    if not day:
-        return f"{year:04d}-{month:02d}", "month"
-    return f"{year:04d}-{month:02d}-{day:02d}", "day"
-
-
 def _scan(scan: Scan) -> tuple[list[Found], dict[int, str]]:
     """The dates of ``scan`` (years not resolved yet) and the times that follow them, by the
     date's start; records ``scan.number_starts``."""
@@ -354,17 +340,25 @@ def extract_dates(
     its ``--MM-DD`` value without the time.
     """
     scan = text if isinstance(text, Scan) else Scan(text)
+    return [DateMention(*d) for d in find_dates(scan, published, today=today)]
+
+
+def find_dates(
+    scan: Scan, published: datetime.date | None = None, *, today: datetime.date | None = None
+) -> list[tuple[str, str, str, int, int]]:
+    """:func:`extract_dates` as ``(text, value, granularity, start, end)`` tuples, for the
+    pipeline (which needs no :class:`DateMention` objects, only their fields)."""
     found, times = _scan(scan)
     yearless = [f for f in found if not f[2]]
     if yearless:
         resolve(yearless, [f[2] for f in found if f[2]], published, today)
     source = scan.text
-    out: list[DateMention] = []
+    out: list[tuple[str, str, str, int, int]] = []
     for start, end, year, month, day, _ in found:
-        value, granularity = _value(year, month, day)
+        value, granularity = iso_value(year, month, day)
         if year and start in times:
             value, granularity = value + times[start], "minute"
-        out.append(DateMention(source[start:end], value, granularity, start, end))
+        out.append((source[start:end], value, granularity, start, end))
     return out
 
 
@@ -395,6 +389,6 @@ def parse_timestamp(text: str, reference: datetime.date | None = None) -> str | 
         resolve([first], [], reference, None)
     if not first[2]:
         return None
-    value = _value(*first[2:5])[0]
+    value = iso_value(*first[2:5])[0]
     time = times.get(first[0])
     return value if time is None else f"{value}{time[:6]}:00{time[6:]}"

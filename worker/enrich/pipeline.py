@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.enrich import errors
-from worker.enrich.dates import extract_dates, parse_timestamp
+from worker.enrich.dates import find_dates, parse_timestamp
 from worker.enrich.decode import DEFAULT_MAX_BYTES, RawArticle, decode
 from worker.enrich.entities import Gazetteer, token_keys
 from worker.enrich.errors import Rejection
@@ -167,8 +167,8 @@ def _build_record(
     published_at, updated_at = _stamped_times(structure.stamps, published)
     reference = published.date() if published else _day_of(published_at)
     scan = Scan(text)  # one scan of the text: the date scan finds where numbers start
-    dates = extract_dates(scan, reference)
-    numbers = find_numbers(scan, [(d.start, d.end) for d in dates])
+    dates = find_dates(scan, reference)
+    numbers = find_numbers(scan, [(start, end) for _, _, _, start, end in dates])
     # Entities of the whole text (a teaser names real people), passage by passage. Each
     # token is keyed once, for the entities and the simhash alike.
     lead = tokenize(structure.lead)
@@ -197,7 +197,7 @@ def _build_record(
         "subheadings": structure.subheadings,
         "related_headlines": structure.related_headlines,
         "credits": structure.credits,
-        "dates": [{"text": d.text, "value": d.value, "granularity": d.granularity} for d in dates],
+        "dates": [{"text": t, "value": v, "granularity": g} for t, v, g, _, _ in dates],
         "entities": gazetteer.find_records(passages, keys),
         "numbers": [{"text": t, "value": v, "unit": u} for t, v, u, _, _ in numbers],
         "keywords": keywords(counts),

@@ -9,75 +9,71 @@ or a bare headline line), wire credits (``PTI``, ``(इनपुट: एजे�
 story, so they leave the body; the lead becomes ``source``/``dateline``.
 
 Body text is never dropped on a guess: a block leaves the body only on evidence (a label,
-a credit or stamp shape, a headline shape prose lacks). The core's sentence ends live here.
+a credit or stamp shape, a headline shape prose lacks). Teaser labels and shapes are in
+:mod:`worker.enrich.teasers`, sentence ends in :mod:`worker.enrich.sentences` (re-exported
+here for the pipeline).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from worker.enrich import lexicon as lx
 from worker.enrich.dates import extract_dates
 from worker.enrich.lexicon import STOPWORDS
+from worker.enrich.sentences import (
+    CLOSERS,
+    FULL_STOPS,
+    INNER_STOP,
+    MARKS,
+    SENTENCE_END,
+    TITLE_MAX_CHARS,
+    ends_like_prose,
+    ends_sentence,
+    first_sentence,
+)
+from worker.enrich.teasers import (
+    alternation,
+    has_label,
+    is_bare_teaser,
+    is_label,
+    is_label_only,
+    nfc_phrases,
+    strip_label,
+    take_labelled,
+)
 
-# --- sentence ends: the one home of the core's terminators -----------------------------
-FULL_STOPS = "।॥.۔"  # a statement ends
-MARKS = "?!؟"  # a question or exclamation ends
-CLOSERS = "\"'”’)]»"  # may follow either
-# A terminator (and any closing quotes or brackets) before white space or the end.
-SENTENCE_END = re.compile(f"[{FULL_STOPS}{MARKS}][{re.escape(CLOSERS)}]*(?:\\s|$)")
-# A full stop followed by more text: a complete sentence inside a block. A stop after a
-# capital letter is an initial or abbreviation (`R. Ashwin`, `U.S. aid`), not an end.
-_INNER_STOP = re.compile(f"(?<![A-Z])[{FULL_STOPS}][{re.escape(CLOSERS)}]*\\s+\\S")
-_SPACE = re.compile(r"\s+")
+__all__ = [
+    "CLOSERS",
+    "FULL_STOPS",
+    "MARKS",
+    "SENTENCE_END",
+    "TITLE_MAX_CHARS",
+    "Structure",
+    "ends_sentence",
+    "first_sentence",
+    "parse_structure",
+]
 
 SUBHEADING_MAX_WORDS = 9
 SUBHEADING_MAX_CHARS = 80
-TITLE_MAX_CHARS = 140
 _HEADLINE_MAX_CHARS = 200  # a first line longer than this is no headline
-_TEASER_MIN_WORDS = 8
 
-
-def _nfc(words: str) -> list[str]:
-    """``|``-separated phrases in NFC (the text they are matched against is NFC)."""
-    return [unicodedata.normalize("NFC", w.strip()) for w in words.split("|") if w.strip()]
-
-
-def _alternation(phrases: list[str]) -> str:
-    ordered = sorted(phrases, key=len, reverse=True)  # the longest phrase first
-    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
-
-
-def _firsts(phrases: list[str]) -> frozenset[str]:
-    return frozenset(c for p in phrases for c in (p[0], p[0].upper(), p[0].lower()))
-
-
-# --- teaser labels ----------------------------------------------------------------------
-_TEASER_LABELS = _nfc(lx.TEASER_LABELS)
-# A label is whole words followed by a separator: a colon (`:`, `ঃ`, `:-`), a bar, or a
-# dash with white space beside it, so `Related-party` is no label but `Read More – ` is.
-_SEPARATOR = r"(?:\s*[:：ঃ|»]+[-–—>]*|\s+[-–—>]+|[-–—]+(?=\s))\s*"
-_TEASER_PREFIX = re.compile(rf"(?:{_alternation(_TEASER_LABELS)}){_SEPARATOR}", re.IGNORECASE)
-_TEASER_LABEL_ONLY = re.compile(
-    rf"(?:{_alternation(_TEASER_LABELS)})\s*[:：ঃ|»\-–—>]*\s*", re.IGNORECASE
-)
-_LABEL_FIRSTS = _firsts(_TEASER_LABELS)
 
 # --- credits and stamps -----------------------------------------------------------------
-_AGENCIES = _nfc(lx.AGENCIES)
-_AGENCY = _alternation(_AGENCIES)
+_AGENCIES = nfc_phrases(lx.AGENCIES)
+_AGENCY = alternation(_AGENCIES)
 _AGENCY_LIST = rf"(?:{_AGENCY})(?:\s*(?:[,/&|]|and|और)\s*(?:{_AGENCY}))*"
 _AGENCY_ONLY = re.compile(_AGENCY_LIST, re.IGNORECASE)
-_INPUT_PHRASES, _INPUT_LABELS = _nfc(lx.INPUT_PHRASES), _nfc(lx.INPUT_LABELS)
+_INPUT_PHRASES, _INPUT_LABELS = nfc_phrases(lx.INPUT_PHRASES), nfc_phrases(lx.INPUT_LABELS)
 _CREDIT = re.compile(
     # `PTI`, `(PTI)`, `— IANS`, `By Reuters`, `PTI/ANI`
     rf"[\s(\[\-–—]*(?:by\s+)?{_AGENCY_LIST}[\s)\].\-–—]*"
     # `With inputs from Reuters`; `(इनपुट: एजेंसी भाषा)`, `Courtesy: ANI`, `(Courtesy ANI)`: a
     # bare label is also a prose word, so a separator or an opening bracket must follow it.
-    rf"|(?P<open>[(\[])?\s*(?:(?:{_alternation(_INPUT_PHRASES)})\s*[:：\-–—]?"
-    rf"|(?P<label>{_alternation(_INPUT_LABELS)})(?:\s*[:：\-–—]+|(?(open)\s)))"
+    rf"|(?P<open>[(\[])?\s*(?:(?:{alternation(_INPUT_PHRASES)})\s*[:：\-–—]?"
+    rf"|(?P<label>{alternation(_INPUT_LABELS)})(?:\s*[:：\-–—]+|(?(open)\s)))"
     r"\s*(?P<name>[^()\[\]\n]{1,80}?)\s*(?(open)[)\]])\.?"
     # NDTV's `(This story has not been edited by … staff and is … from a syndicated feed.)`
     r"|\([^()\n]{0,200}syndicated feed[^()\n]{0,20}\)",
@@ -88,21 +84,21 @@ _CREDIT = re.compile(
 _CREDIT_FIRSTS = frozenset(p[0].upper() for p in _AGENCIES + _INPUT_PHRASES + _INPUT_LABELS)
 _CREDIT_FIRSTS |= frozenset("([-–—B")
 _CREDIT_MAX_WORDS = 6  # the name after an input label: `Reuters`, `Ministry of Health`
-_CONNECTORS = frozenset(_nfc(lx.CREDIT_CONNECTORS))
-_STAMP_LABELS = _nfc(lx.STAMP_LABELS)
+_CONNECTORS = frozenset(nfc_phrases(lx.CREDIT_CONNECTORS))
+_STAMP_LABELS = nfc_phrases(lx.STAMP_LABELS)
 _STAMP = re.compile(
-    rf"(?P<label>{_alternation(_STAMP_LABELS)})\s*[:：\-–—|]\s*(?P<rest>[^|\n]*\d[^|\n]*?)\s*",
+    rf"(?P<label>{alternation(_STAMP_LABELS)})\s*[:：\-–—|]\s*(?P<rest>[^|\n]*\d[^|\n]*?)\s*",
     re.IGNORECASE,
 )
 _STAMP_FIRSTS = frozenset(p[0].upper() for p in _STAMP_LABELS)
 # What a stamp's date may have beside it: a time, a zone, brackets and punctuation (one
 # character per step: `(?:[…]+)*` would backtrack exponentially on a failing line).
-_ZONE = _alternation(_nfc(lx.STAMP_ZONES))
+_ZONE = alternation(nfc_phrases(lx.STAMP_ZONES))
 _CLOCK = re.compile(r"\d[:.]\d\d")
 _STAMP_REST = re.compile(
     rf"(?:[\s,.;:|/()\[\]\-–—]|\d{{1,2}}[:.]\d{{2}}(?::\d{{2}})?|(?:{_ZONE})(?!\w))*", re.IGNORECASE
 )
-_UPDATE_LABELS = tuple(_nfc(lx.UPDATE_LABELS))
+_UPDATE_LABELS = tuple(nfc_phrases(lx.UPDATE_LABELS))
 _META_FIRSTS = _CREDIT_FIRSTS | _STAMP_FIRSTS
 _META_MAX_CHARS = 160  # credit and stamp lines are short; paragraphs skip the regexes
 
@@ -118,15 +114,30 @@ _AGENCY_LEAD = re.compile(
 )
 # `Place: `, `Place, date: ` or `Place। ` at the start, when short (a classic dateline).
 _DATELINE_ONLY = re.compile(r"(?P<dateline>[^\s:.।\n][^:.।\n]{1,40}?) ?(?P<mark>[:|।]) ")
+
+
+# Each lead shape needs its bracket or mark near the start (the widths above bound where):
+# a test of the first characters spares the regex, which backtracks over them otherwise.
+def _lead(block: str) -> re.Match[str] | None:
+    return _LEAD.match(block) if "(" in block[:61] else None
+
+
+def _agency_lead(block: str) -> re.Match[str] | None:
+    return _AGENCY_LEAD.match(block) if "(" in block[:43] else None
+
+
+def _dateline_only(block: str) -> re.Match[str] | None:
+    head = block[:43]
+    return _DATELINE_ONLY.match(block) if ":" in head or "|" in head or "।" in head else None
+
+
 # Kicker labels in front of a lead: dropped, they are no part of the story.
-_KICKER = re.compile("(?:" + _alternation(_nfc(lx.KICKERS)) + r")\s*[:：|\-–—]+\s*", re.I)
+_KICKER = re.compile("(?:" + alternation(nfc_phrases(lx.KICKERS)) + r")\s*[:：|\-–—]+\s*", re.I)
 # Labels that read like `Place: ` but are not datelines.
-_NOT_PLACES = frozenset(_nfc(lx.NOT_PLACES))
+_NOT_PLACES = frozenset(nfc_phrases(lx.NOT_PLACES))
 # Verbs of saying: `X said: ` opens a quotation, not a dateline.
-_SPEECH = frozenset(_nfc(lx.SPEECH_VERBS))
-_CUES = frozenset(_nfc(lx.TEASER_CUES))
-_JOINS = frozenset(_nfc(lx.CLAUSE_JOINS))
-_FIRST_PERSON = frozenset(_nfc(lx.FIRST_PERSON))
+_SPEECH = frozenset(nfc_phrases(lx.SPEECH_VERBS))
+_FIRST_PERSON = frozenset(nfc_phrases(lx.FIRST_PERSON))
 _QUOTES = "\"'“‘«"
 
 
@@ -147,35 +158,11 @@ class Structure:
     stamps: list[tuple[str, str]] = field(default_factory=list)  # ("updated", "July 2, …")
 
 
-def ends_sentence(block: str) -> bool:
-    """Whether ``block`` ends in a sentence terminator, closing quotes or brackets aside."""
-    last = block.rstrip().rstrip(CLOSERS)[-1:]
-    return last != "" and last in FULL_STOPS + MARKS
-
-
-def _ends_like_prose(block: str) -> bool:
-    r"""Whether ``block`` ends in a full stop (or ``…``) and closing quotes or brackets only
-    (the regex ``[।॥.۔…]["'”’)\]]*$``, read from the end instead of tried at every position)."""
-    last = block.rstrip().rstrip(CLOSERS)[-1:]
-    return last != "" and last in FULL_STOPS + "…"
-
-
 def _blocks(text: str) -> list[str]:
     """Paragraph blocks: blank-line separated, or one per line when there are no blank lines."""
     if "\n\n" in text:
         return [b for b in text.split("\n\n") if b]
     return [b for b in text.split("\n") if b]
-
-
-def _is_label(line: str) -> bool:
-    return line[:1] in _LABEL_FIRSTS and _TEASER_PREFIX.match(line) is not None
-
-
-def _has_label(line: str) -> bool:
-    """A teaser label with its headline, or a label on a line of its own."""
-    return line[:1] in _LABEL_FIRSTS and (
-        _TEASER_PREFIX.match(line) is not None or _TEASER_LABEL_ONLY.fullmatch(line) is not None
-    )
 
 
 def _stamps(line: str) -> list[tuple[str, str]] | None:
@@ -239,7 +226,7 @@ def _strip_meta(block: str, out: Structure) -> str:
     start = block.rfind("(", max(0, len(block) - _META_MAX_CHARS)) if block.endswith(")") else -1
     if start > 0:
         head, tail = block[:start].rstrip(), block[start:]
-        if _ends_like_prose(head) and _is_credit(tail):
+        if ends_like_prose(head) and _is_credit(tail):
             out.credits.append(tail)
             block = head
     return block
@@ -272,11 +259,11 @@ def _is_headline_line(block: str) -> bool:
         "\n" not in block
         and len(block) <= _HEADLINE_MAX_CHARS
         and len(block.split()) >= 2
-        and not _ends_like_prose(block)
-        and _INNER_STOP.search(block) is None
-        and _LEAD.match(block) is None
-        and _DATELINE_ONLY.match(block) is None
-        and not _is_label(block)
+        and not ends_like_prose(block)
+        and INNER_STOP.search(block) is None
+        and _lead(block) is None
+        and _dateline_only(block) is None
+        and not is_label(block)
     )
 
 
@@ -285,7 +272,7 @@ def _take_front(blocks: list[str], out: Structure, title: str | None) -> list[st
     start = _skip_meta(blocks, 0, out)
     if len(blocks) - start > 1:
         first = blocks[start].strip()
-        if title is not None and _SPACE.sub(" ", first).casefold() == title.casefold():
+        if title is not None and " ".join(first.split()).casefold() == title.casefold():
             start = _skip_meta(blocks, start + 1, out)  # the body repeats the given title
         elif title is None and _is_headline_line(first):
             out.title = first
@@ -310,21 +297,21 @@ def _take_lead(block: str, out: Structure) -> str:
     kicker = _KICKER.match(block)
     if kicker:
         block = block[kicker.end() :]
-    match = _LEAD.match(block)
+    match = _lead(block)
     if match:
         out.source = match["source"].strip()
         out.source_alias = match["alias"].strip()
         out.dateline = match["dateline"].strip()
         out.lead = block[: match.end()]
         return block[match.end() :]
-    match = _AGENCY_LEAD.match(block)
+    match = _agency_lead(block)
     agency = match["agency"].strip() if match else ""  # `(BJP)`, `(File Photo)` are none
     if match and _AGENCY_ONLY.fullmatch(agency) and _is_place(match["dateline"], 5):
         out.dateline = match["dateline"].strip()
         out.credits.append(agency)
         out.lead = block[: match.end()]
         return block[match.end() :]
-    match = _DATELINE_ONLY.match(block)
+    match = _dateline_only(block)
     if match and _is_place(match["dateline"], 3 if match["mark"] == "।" else 5):
         # `Rahul Gandhi: We will fight…` quotes a speaker; a dateline's story is reported.
         if match["mark"] == ":" and block[match.end() :].split(" ", 1)[0] in _FIRST_PERSON:
@@ -333,34 +320,6 @@ def _take_lead(block: str, out: Structure) -> str:
         out.lead = block[: match.end()]
         return block[match.end() :]
     return block
-
-
-def _is_bare_teaser(block: str) -> bool:
-    """Whether a one-line block without a label has a teaser headline's shape.
-
-    Never when it holds a complete sentence and more, or ends in a full stop or a quote.
-    Evidence: a clickbait cue opening a clause (``…, जानें क्यों …?``, not ``क्या आप जानें
-    कि …?``) unless a grammar word and a mark end it as prose (``… क्या होता है!``); or, in
-    Indic or Arabic script, two clauses (``X, Y``) ending on a content word (``…, बातचीत के
-    दिए संकेत``), with no mark or with no word joining clauses of one sentence (``…, क्या अब
-    विदेश नहीं जा पाएंगे इजराइली पीएम?``, not ``… यह है कि …, और सरकार … उठाएगी?``). English
-    prose ends on any word, so a Latin-script line without a cue stays.
-    """
-    if _INNER_STOP.search(block) or block[-1:] in CLOSERS or _ends_like_prose(block):
-        return False
-    words = block.split()
-    final, marked = words[-1].rstrip(MARKS), block[-1:] in MARKS
-    if not (marked and final in STOPWORDS) and any(
-        w.strip(",?!؟") in _CUES for i, w in enumerate(words) if i == 0 or words[i - 1][-1:] in ",،"
-    ):
-        return True
-    return (
-        ("," in block or "،" in block)
-        and len(words) >= _TEASER_MIN_WORDS
-        and not final.isascii()
-        and final not in STOPWORDS
-        and not (marked and any(w.strip(",?!؟،") in _JOINS for w in words))
-    )
 
 
 def parse_structure(text: str, title: str | None = None) -> Structure:
@@ -390,66 +349,37 @@ def parse_structure(text: str, title: str | None = None) -> Structure:
             # A label on a line of its own ("ये भी पढ़ें:") applies to the next block.
             pending_label = False
             lines = block.split("\n")
-            if not any(map(_ends_like_prose, lines)):
+            if not any(map(ends_like_prose, lines)):
                 out.related_headlines += lines
                 continue
-        if block[:1] in _LABEL_FIRSTS and _TEASER_LABEL_ONLY.fullmatch(block):
+        if is_label_only(block):
             pending_label = True
             continue
         one_line = "\n" not in block
         if one_line:
-            if _is_label(block):
-                out.related_headlines.append(_TEASER_PREFIX.sub("", block, count=1))
+            if is_label(block):
+                out.related_headlines.append(strip_label(block))
                 continue
-        elif any(map(_has_label, lines := block.split("\n"))):
-            block = _take_labelled(lines, out)  # noqa: PLW2901 - the block without its teasers
+        elif any(map(has_label, lines := block.split("\n"))):
+            block = take_labelled(lines, out.related_headlines)  # noqa: PLW2901 - the block without its teasers
             if not block:
                 continue
             one_line = "\n" not in block
-        if index > 0 and one_line and not _ends_like_prose(block):
+        if index > 0 and one_line and not ends_like_prose(block):
             short = (
                 len(block.split()) <= SUBHEADING_MAX_WORDS and len(block) <= SUBHEADING_MAX_CHARS
             )
             marked = block[-1:] in MARKS
-            if short and index < last and not marked and not _INNER_STOP.search(block):
+            if short and index < last and not marked and not INNER_STOP.search(block):
                 out.subheadings.append(block)
                 kept.append(block)
                 continue
             # A short unterminated last block is no teaser by itself (`The work is
             # expected to finish by December`): it needs a teaser's shape.
-            if _is_bare_teaser(block):
+            if is_bare_teaser(block):
                 out.related_headlines.append(block)
                 continue
         out.paragraphs.append(block)
         kept.append(block)
     out.body = "\n\n".join(kept)
     return out
-
-
-def _take_labelled(lines: list[str], out: Structure) -> str:
-    """The story lines of a block with teaser lines; the teasers go to ``out``."""
-    story: list[str] = []
-    after_label = False  # a label line of its own: the lines after it are headlines
-    for line in lines:
-        if line[:1] in _LABEL_FIRSTS and _TEASER_LABEL_ONLY.fullmatch(line):
-            after_label = True
-            continue
-        stripped = _TEASER_PREFIX.sub("", line, count=1) if _is_label(line) else line
-        if stripped != line or (after_label and not _ends_like_prose(line)):
-            if stripped:
-                out.related_headlines.append(stripped)
-            continue
-        after_label = False
-        story.append(line)
-    return "\n".join(story)
-
-
-def first_sentence(text: str, limit: int = TITLE_MAX_CHARS) -> str:
-    """The first sentence of ``text``, cut at a word boundary to at most ``limit`` characters."""
-    match = SENTENCE_END.search(text)
-    sentence = text[: match.end()] if match else text.split("\n", 1)[0]
-    sentence = _SPACE.sub(" ", sentence).strip()
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"

@@ -1,5 +1,6 @@
 """The year of a date the text leaves it out of: from the publication date, a weekday, or
-the text's latest year (see :func:`resolve`), for :mod:`worker.enrich.dates`.
+the text's latest year (see :func:`resolve`), for :mod:`worker.enrich.dates`; and the
+ISO 8601 value a found date is written as (:func:`iso_value`).
 
 Years are kept to 1900-2100. Pure functions of small values, memoized where a news stream
 repeats the same few dates.
@@ -10,13 +11,26 @@ from __future__ import annotations
 import datetime
 from functools import lru_cache
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "Found", "resolve", "valid"]
+__all__ = ["MAX_YEAR", "MIN_YEAR", "Found", "iso_value", "resolve", "valid"]
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # A found date: [start, end, year, month, day, weekday] in text offsets; 0 (-1 for the
 # weekday) where unknown or absent. Plain lists: the hot path makes a few per article.
 Found = list[int]
+
+
+@lru_cache(maxsize=4096)
+def iso_value(year: int, month: int, day: int) -> tuple[str, str]:
+    """The ISO 8601 value and granularity; a missing year as in XSD's gMonthDay
+    (``--12-14``) and gMonth (``--12``)."""
+    if not year:
+        return (f"--{month:02d}-{day:02d}", "day") if day else (f"--{month:02d}", "month")
+    if not month:
+        return f"{year:04d}", "year"
+    if not day:
+        return f"{year:04d}-{month:02d}", "month"
+    return f"{year:04d}-{month:02d}-{day:02d}", "day"
 
 
 def valid(year: int, month: int, day: int) -> bool:
