@@ -12,6 +12,8 @@ never was. The producer retries without limit until its delivery timeout (``--ti
 that verdict instead of giving up on its own clock, so a broker that comes back within
 the timeout gets every message once (idempotence) and the summary says so. While the
 broker does not acknowledge anything, a notice on stderr says what the feeder waits for.
+A failed message may still be in the topic when its request was appended but the answer
+was lost as the broker went down (Kafka cannot tell the client): at most those in flight.
 """
 
 from __future__ import annotations

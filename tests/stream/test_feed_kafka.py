@@ -119,6 +119,13 @@ def test_feed_counts_as_failed_exactly_what_never_reached_the_topic(
     in_topic = {m.key.decode() for m in out}
     time.sleep(2)  # nothing more arrives later: what failed stays out of the topic
     in_topic |= {m.key.decode() for m in consume(private_broker.bootstrap, topic, 10**6, timeout=3)}
-    assert sent == len(in_topic)
-    assert failed == len(set(ids) - in_topic)
+    # Every acknowledged message is in the topic, and every message missing from it was
+    # counted failed. The converse cannot be exact: a request in flight when the broker
+    # went down may have been appended with its answer lost; its messages expire on the
+    # client (delivery timeout 4 s < outage 5 s) and count as failed although the topic
+    # has them. Kafka cannot tell the client, so at most the messages then in flight
+    # (a few at 20/s; kafka-python keeps up to 5 requests in flight) are both.
+    # With sent + failed == len(ids) (above), this also bounds the failed ones in the topic.
+    both = len(in_topic) - sent
+    assert 0 <= both <= 5, (sent, failed, len(in_topic))
     print(f"timeout: sent {sent}, failed {failed}, in topic {len(in_topic)}")  # noqa: T201
