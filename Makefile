@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,gazetteer]'
+	$(PY) -m pip install --quiet -e '.[test,gazetteer,render]'  # render: matplotlib, for the chart tests
 	touch $@
 
 # ftfy's own test corpus (its sdist from PyPI, sha256 pinned in tests/corpora/fetch.py),
