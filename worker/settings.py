@@ -147,6 +147,23 @@ class Settings:
     log_level: str = "info"
     """debug, info, warning or error."""
 
+    # -- duplicates across feeds (worker/stream/dedup.py) --
+    dedup_enabled: bool = False
+    """Find exact and near duplicates: every enriched record gets ``duplicate_of``,
+    ``duplicate_distance`` and ``duplicate_kind``, and first-seen stories also go to
+    ``unique_topic``. Adds internal topics and changelog-backed tables (at least once)."""
+    unique_topic: str = "articles.unique"
+    """Topic of first-seen stories only (with ``dedup_enabled``), keyed by ``id``."""
+    dedup_window_seconds: float = 72 * 3600.0
+    """Retention window: a copy more than this much older (by Kafka timestamp) is not a
+    duplicate of it, and the index forgets it."""
+    dedup_max_distance: int = 3
+    """Largest simhash Hamming distance of a near duplicate (0-3: four 16-bit bands find
+    every pair within 3 bits)."""
+    dedup_wait_seconds: float = 300.0
+    """Longest a record waits for its four band verdicts; after that it is published
+    with the verdicts that came (so a bands partition stuck in recovery holds nothing)."""
+
     # -- connection security (every Kafka client gets these via worker/kafka_clients.py) --
     security_protocol: str = "PLAINTEXT"
     """PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
@@ -187,6 +204,16 @@ class Settings:
         return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
 
     @property
+    def dedup_join_topic(self) -> str:
+        """Internal topic, keyed by article id, where records wait for their band verdicts."""
+        return f"{self.app_id}-dedup-join"
+
+    @property
+    def dedup_bands_topic(self) -> str:
+        """Internal topic, keyed by band value, where candidates of one band meet."""
+        return f"{self.app_id}-dedup-bands"
+
+    @property
     def bootstrap_servers(self) -> list[str]:
         """The broker URL as ``host:port`` strings for kafka-python."""
         return [s.removeprefix("kafka://").strip() for s in self.broker.split(";") if s.strip()]
@@ -198,7 +225,12 @@ class Settings:
         broker = _broker_problem(self.broker)
         if broker:
             problems.append(f"broker: {broker}")
-        names = (("raw_topic", 249), ("enriched_topic", 249), ("dlq_topic", 249))
+        names = (
+            ("raw_topic", 249),
+            ("enriched_topic", 249),
+            ("dlq_topic", 249),
+            ("unique_topic", 249),
+        )
         # app_id is the consumer group id, the prefix of client ids and of Faust's own
         # topic names, so it keeps room for the suffixes Faust adds.
         for name, longest in (("app_id", 200), *names):
@@ -211,14 +243,23 @@ class Settings:
             problem = kafka_name_problem(self.group_instance_id)
             if problem:
                 problems.append(f"group_instance_id: {problem} (or empty)")
-        topics = (self.raw_topic, self.enriched_topic, self.dlq_topic)
-        if len(set(topics)) != 3:
-            problems.append("raw_topic, enriched_topic and dlq_topic must differ")
-        elif len({t.replace(".", "_") for t in topics}) != 3:
+        topics = [self.raw_topic, self.enriched_topic, self.dlq_topic]
+        listed = "raw_topic, enriched_topic and dlq_topic"
+        if self.dedup_enabled:
+            topics.append(self.unique_topic)
+            listed = "raw_topic, enriched_topic, dlq_topic and unique_topic"
+        if len(set(topics)) != len(topics):
+            problems.append(f"{listed} must differ")
+        elif len({t.replace(".", "_") for t in topics}) != len(topics):
             # Kafka refuses a topic whose name equals another's with '.' and '_' swapped.
             problems.append(
-                "raw_topic, enriched_topic and dlq_topic must differ by more than '.' "
+                f"{listed} must differ by more than '.' "
                 "against '_' (Kafka treats such names as colliding)"
+            )
+        if self.dedup_enabled and self.processing_guarantee == "exactly_once":
+            problems.append(
+                "dedup_enabled: works at least once (its tables and internal topics are "
+                "Faust's); set processing_guarantee=at_least_once or dedup_enabled=false"
             )
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
@@ -362,6 +403,9 @@ RANGES: dict[str, tuple[int | float, int | float]] = {
     "stall_seconds": (1.0, 86_400.0),
     "lag_interval_seconds": (0.1, 3600.0),
     "shutdown_grace_seconds": (0.1, 3600.0),
+    "dedup_window_seconds": (1.0, 90 * 86_400.0),
+    "dedup_max_distance": (0, 3),
+    "dedup_wait_seconds": (1.0, 86_400.0),
 }
 
 #: Room for a dead letter's headers on top of the raw message it carries unchanged:

@@ -11,10 +11,10 @@ two copies agree exactly on at least one band (the differing bits fall in at mos
 ``max_distance`` bands), so only the articles that share a band value are compared.
 Exact copies share every band, so they need no index of their own.
 
-Order: an article is a duplicate only of one that *precedes* it, by ``(timestamp, id)``.
-A total order, not the order of arrival, so that the verdicts of the four bands (made on
-different partitions, maybe at different times) can never point at each other in a
-cycle, and a verdict made again after a crash is the same. ``duplicate_of`` is the
+Order: an article is a duplicate only of one that *precedes* it, by ``(timestamp, id,
+ref)``. A total order, not the order of arrival, so that the verdicts of the four bands
+(made on different partitions, maybe at different times) can never point at each other
+in a cycle, and a verdict made again after a crash is the same. ``duplicate_of`` is the
 earliest match: the first-seen copy.
 """
 
@@ -37,15 +37,21 @@ NEAR = "near"
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """What the index keeps of one article."""
+    """What the index keeps of one message."""
 
     id: str
     simhash: int
     content_hash: str  # the first HASH_DIGITS hex digits
     timestamp: float  # Unix seconds
+    #: Which message this is (the stream uses its position in the join topic): two
+    #: messages with one id (a re-send) are two candidates; one message read again is not.
+    ref: str = ""
+
+    def order(self) -> tuple[float, str, str]:
+        return (self.timestamp, self.id, self.ref)
 
     def precedes(self, other: Candidate) -> bool:
-        return (self.timestamp, self.id) < (other.timestamp, other.id)
+        return self.order() < other.order()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +62,29 @@ class Match:
     distance: int
     exact: bool
     timestamp: float
+    ref: str = ""
 
     @property
     def kind(self) -> str:
         return EXACT if self.exact else NEAR
 
 
-def candidate(article_id: str, simhash_hex: str, content_hash: str, timestamp: float) -> Candidate:
-    """A :class:`Candidate` from a record's fields (``simhash`` as 16 hex digits)."""
-    return Candidate(article_id, int(simhash_hex, 16), content_hash[:HASH_DIGITS], timestamp)
+def candidate(
+    article_id: str,
+    simhash_hex: str,
+    content_hash: str,
+    timestamp: float,
+    ref: str | None = None,
+) -> Candidate:
+    """A :class:`Candidate` from a record's fields (``simhash`` as 16 hex digits); the
+    message reference defaults to the id."""
+    return Candidate(
+        article_id,
+        int(simhash_hex, 16),
+        content_hash[:HASH_DIGITS],
+        timestamp,
+        article_id if ref is None else ref,
+    )
 
 
 def bands(simhash: int) -> list[int]:
@@ -88,7 +108,8 @@ def best_match(
     """The earliest entry that ``article`` copies, or None.
 
     Entries that do not precede ``article``, or are more than ``window`` seconds older,
-    are not matches; ``article`` itself (an entry with its id) never is.
+    are not matches, so ``article`` itself (its ``ref``) never is. An earlier message
+    with the same id (a re-send) is: ``duplicate_of`` is then the article's own id.
     """
     best: Candidate | None = None
     best_distance = 0
@@ -105,7 +126,7 @@ def best_match(
     if best is None:
         return None
     exact = best.content_hash == article.content_hash
-    return Match(best.id, best_distance, exact, best.timestamp)
+    return Match(best.id, best_distance, exact, best.timestamp, best.ref)
 
 
 def earliest(matches: Iterable[Match | None]) -> Match | None:
@@ -113,16 +134,16 @@ def earliest(matches: Iterable[Match | None]) -> Match | None:
     found = [m for m in matches if m is not None]
     if not found:
         return None
-    return min(found, key=lambda m: (m.timestamp, m.id))
+    return min(found, key=lambda m: (m.timestamp, m.id, m.ref))
 
 
 def with_entry(
     entries: Sequence[Candidate], article: Candidate, *, newest: float, window: float
 ) -> list[Candidate]:
-    """``entries`` with ``article`` added (once) and those older than ``newest - window``
-    dropped: what a band bucket keeps."""
+    """``entries`` with ``article`` added (once: a message read again replaces its entry)
+    and those older than ``newest - window`` dropped: what a band bucket keeps."""
     oldest = newest - window
-    kept = [e for e in entries if e.timestamp >= oldest and e.id != article.id]
+    kept = [e for e in entries if e.timestamp >= oldest and e.ref != article.ref]
     if article.timestamp >= oldest:
         kept.append(article)
     return kept
@@ -130,21 +151,21 @@ def with_entry(
 
 def encode_entries(entries: Sequence[Candidate]) -> bytes:
     """A band bucket as compact JSON (one array per entry)."""
-    return orjson.dumps([[e.id, e.simhash, e.content_hash, e.timestamp] for e in entries])
+    return orjson.dumps([[e.id, e.simhash, e.content_hash, e.timestamp, e.ref] for e in entries])
 
 
 def decode_entries(data: bytes | None) -> list[Candidate]:
     """The inverse of :func:`encode_entries`; an absent bucket is empty."""
     if not data:
         return []
-    return [Candidate(i, s, h, t) for i, s, h, t in orjson.loads(data)]
+    return [Candidate(i, s, h, t, r) for i, s, h, t, r in orjson.loads(data)]
 
 
 def encode_match(band: int, match: Match | None) -> bytes:
     """One band's verdict as a JSON array (``[band]`` when it found no match)."""
     if match is None:
         return orjson.dumps([band])
-    return orjson.dumps([band, match.id, match.distance, match.exact, match.timestamp])
+    return orjson.dumps([band, match.id, match.distance, match.exact, match.timestamp, match.ref])
 
 
 def decode_match(data: bytes) -> tuple[int, Match | None]:
@@ -152,8 +173,8 @@ def decode_match(data: bytes) -> tuple[int, Match | None]:
     fields = orjson.loads(data)
     if len(fields) == 1:
         return int(fields[0]), None
-    band, match_id, bits, exact, timestamp = fields
-    return int(band), Match(str(match_id), int(bits), bool(exact), float(timestamp))
+    band, match_id, bits, exact, timestamp, ref = fields
+    return int(band), Match(str(match_id), int(bits), bool(exact), float(timestamp), str(ref))
 
 
 def mark_record(record: bytes, match: Match | None) -> bytes:

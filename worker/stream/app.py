@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -29,12 +30,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from worker.kafka_clients import KAFKA_ERRORS, faust_options
 from worker.settings import Settings
+from worker.stream.dedup import DEDUP_HEADROOM, DuplicateFinder, source_header
 from worker.stream.health import Health
 from worker.stream.lag import LagEstimator
 from worker.stream.logs import install_repeat_filter
-from worker.stream.metrics import Metrics, create_metrics, register_helpers
+from worker.stream.metrics import Metrics, create_dedup_metrics, create_metrics, register_helpers
 from worker.stream.offload import OffloadedProcessor, build_processor
-from worker.stream.processor import Inbound, MessageProcessor, Outbound
+from worker.stream.processor import RECORD_OVERHEAD, Inbound, MessageProcessor, Outbound
 from worker.stream.publisher import AtLeastOncePublisher, Publisher, TransactionalPublisher
 from worker.stream.runner import BatchRunner, ConsumerCommitter
 from worker.stream.sensors import QuietMonitor
@@ -66,12 +68,13 @@ class StreamWorker:
         if processor is not None:
             self.processor = processor
         else:
+            # With dedup, records go to the join topic first and gain three fields there.
             core = build_processor(
                 settings.gazetteer,
                 settings.max_bytes,
-                settings.enriched_topic,
+                settings.dedup_join_topic if settings.dedup_enabled else settings.enriched_topic,
                 settings.dlq_topic,
-                settings.output_max_bytes,
+                settings.output_max_bytes - (DEDUP_HEADROOM if settings.dedup_enabled else 0),
             )
             self.processor = core
             if settings.enrich_processes:
@@ -86,6 +89,7 @@ class StreamWorker:
                 register_helpers(
                     self.metrics, lambda: offload.counters, pids=lambda: offload.unreaped_pids
                 )
+        self.dedup: DuplicateFinder | None = None
         self.app = self._create_app()
         self.lag = LagEstimator(self.app, settings, self.metrics, self.health)
         self.committer: ConsumerCommitter | None = None
@@ -129,6 +133,8 @@ class StreamWorker:
             # No tables, so no standbys: with none, Faust uses Kafka's round-robin
             # assignor instead of its own, which asserts that a member's web address
             # never changes and so breaks a static member restarted on a new port.
+            # With dedup on, Faust's own assignor is used for its tables (it places each
+            # changelog partition with its source partition); see README for static members.
             table_standby_replicas=0,
             broker_session_timeout=s.session_timeout_seconds,
             broker_heartbeat_interval=s.heartbeat_interval_seconds,
@@ -138,11 +144,19 @@ class StreamWorker:
             web_port=s.web_port,
             datadir=s.data_dir,
             monitor=QuietMonitor(),
+            # Faust's producer sends the dedup stage's records: as large as ours.
+            producer_max_request_size=s.output_max_bytes + RECORD_OVERHEAD,
+            producer_compression_type=None
+            if s.producer_compression == "none"
+            else s.producer_compression,
         )
         # acks=False: Faust never commits this topic's offsets; the runner does.
         raw = app.topic(s.raw_topic, key_type=bytes, value_type=bytes, acks=False)
         app.agent(raw, name="enrich", concurrency=1)(self._agent)
         app.timer(interval=s.lag_interval_seconds, name="consumer-lag")(self._update_lag)
+        if s.dedup_enabled:
+            dedup_metrics = create_dedup_metrics(self.metrics.registry)
+            self.dedup = DuplicateFinder(app, s, dedup_metrics, self.health, self._on_broken)
         # mode's signal types want (sender, *args, signal=...) receivers; ours name their args.
         app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
         app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
@@ -159,8 +173,19 @@ class StreamWorker:
 
     async def _process(self, inbound: list[Inbound]) -> list[Outbound]:
         if self._offload is not None:
-            return await self._offload.process(inbound)
-        return [self.processor.process(i) for i in inbound]
+            outs = await self._offload.process(inbound)
+        else:
+            outs = [self.processor.process(i) for i in inbound]
+        if self.dedup is not None:
+            # The raw message's timestamp orders the copies and bounds the window.
+            join = self.settings.dedup_join_topic
+            outs = [
+                dataclasses.replace(o, headers=[*o.headers, source_header(i.timestamp)])
+                if o.topic == join
+                else o
+                for i, o in zip(inbound, outs, strict=True)
+            ]
+        return outs
 
     async def _start_publisher(self) -> None:
         if self._publisher_started is None or (

@@ -267,3 +267,50 @@ def register_helpers(
             metrics.registry.register(HelperProcessCollector(pids))
         else:
             metrics.helper_processes.pids = pids
+
+
+@dataclass(frozen=True, slots=True)
+class DedupMetrics:
+    """The duplicate finder's metrics (registered only with ``dedup_enabled``)."""
+
+    duplicates: Counter
+    unique: Counter
+    pending: Gauge
+    entries: Gauge
+    delay: Histogram
+
+
+def create_dedup_metrics(registry: CollectorRegistry) -> DedupMetrics:
+    """Register the duplicate finder's metrics in ``registry`` (both kinds pre-created)."""
+    m = DedupMetrics(
+        duplicates=Counter(
+            f"{PREFIX}_duplicates",
+            "Records published as duplicates of an earlier story, by kind (exact, near).",
+            ["kind"],
+            registry=registry,
+        ),
+        unique=Counter(
+            f"{PREFIX}_unique",
+            "Records published as first-seen stories (also to the unique topic).",
+            registry=registry,
+        ),
+        pending=Gauge(
+            f"{PREFIX}_dedup_pending",
+            "Articles on this worker waiting for their band verdicts.",
+            registry=registry,
+        ),
+        entries=Gauge(
+            f"{PREFIX}_dedup_entries",
+            "Band-index entries this worker holds (the retention window's articles x 4).",
+            registry=registry,
+        ),
+        delay=Histogram(
+            f"{PREFIX}_dedup_seconds",
+            "Arrival of a record at the dedup join to the acknowledgement of its output.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+    )
+    for kind in ("exact", "near"):
+        m.duplicates.labels(kind)
+    return m

@@ -63,15 +63,23 @@ def topic_limits(settings: Settings) -> dict[str, tuple[int, int]]:
     output = settings.output_max_bytes + RECORD_BATCH_OVERHEAD
     raw_created = settings.output_max_bytes - DEAD_LETTER_HEADROOM + RECORD_BATCH_OVERHEAD
     raw_needed = min(settings.max_bytes + RECORD_BATCH_OVERHEAD, raw_created)
-    return {
+    limits = {
         settings.raw_topic: (raw_created, raw_needed),
         settings.enriched_topic: (output, output),
         settings.dlq_topic: (output, output),
     }
+    if settings.dedup_enabled:
+        # The join topic carries whole records on their way to the enriched topic; the
+        # bands topic only small candidates, but the same limit costs nothing.
+        for name in (settings.unique_topic, settings.dedup_join_topic, settings.dedup_bands_topic):
+            limits[name] = (output, output)
+    return limits
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[TopicStatus]:
-    """Create the raw, enriched and dead-letter topics that do not exist yet.
+    """Create the raw, enriched and dead-letter topics that do not exist yet (with
+    ``dedup_enabled`` also the unique topic and the two internal dedup topics; Faust
+    creates the tables' changelog topics itself).
 
     Existing topics are left as they are (their partition count and ``max.message.bytes``
     are reported; a limit too small for the settings is logged as a warning). Raises
@@ -79,14 +87,14 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[TopicStat
     broker's own error (``InvalidReplicationFactorError``, ``PolicyViolationError``, ...)
     with a one-line message when it refuses to create a topic.
     """
-    names = [settings.raw_topic, settings.enriched_topic, settings.dlq_topic]
+    limits = topic_limits(settings)
+    names = list(limits)
     admin = new_admin(
         settings,
         client_id=f"{settings.app_id}-admin",
         request_timeout_ms=int(timeout_s * 1000),
     )
     try:
-        limits = topic_limits(settings)
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
         created = _create(admin, settings, missing, limits, timeout_s) if missing else []
