@@ -16,7 +16,7 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from worker.stream.metrics import create_metrics, register_helpers
+from worker.stream.metrics import create_dedup_metrics, create_metrics, register_helpers
 from worker.stream.offload import OffloadCounters
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,9 +50,11 @@ def metric_names(expr: str) -> set[str]:
 
 def exposed_names() -> set[str]:
     """Sample names of the worker's /metrics, built the way the worker builds it (with
-    helper processes: their counters, memory and CPU time)."""
+    helper processes: their counters, memory and CPU time; and with ``dedup_enabled``:
+    the duplicate finder's metrics, which the dashboard and the alerts use too)."""
     metrics = create_metrics()
     register_helpers(metrics, OffloadCounters, list)
+    create_dedup_metrics(metrics.registry)
     metrics.lag.labels("articles.raw", "0").set(0)  # labelled gauges appear when set
     text = generate_latest(metrics.registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}

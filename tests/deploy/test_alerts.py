@@ -31,6 +31,9 @@ REQUIRED = {
     "ArticleWorkerDeadLetterRatioHigh",
     "ArticleWorkerProcessingSlow",  # processing p99 high
     "ArticleWorkerRebalancingOften",
+    # Issue 10, duplicate detection:
+    "ArticleWorkerDedupStuck",  # articles wait for band verdicts, none published
+    "ArticleWorkerDedupPendingGrowing",
 }
 
 

@@ -142,6 +142,7 @@ def test_every_metric_of_the_dashboard_is_exposed_by_the_worker() -> None:
     exposed = exposed_names()
     assert "process_resident_memory_bytes" in exposed
     assert "article_worker_helper_cpu_seconds_total" in exposed
+    assert "article_worker_dedup_seconds_bucket" in exposed
     for expr in exprs(load_dashboard()):
         names = metric_names(expr)
         assert names, expr
@@ -197,6 +198,21 @@ REQUIRED = {
     "cpu per replica": (
         r"^sum by \(instance\) \(rate\(process_cpu_seconds_total\{.*\}\[1m\]\)\) \+ "
         r"sum by \(instance\) \(rate\(article_worker_helper_cpu_seconds_total\{",
+    ),
+    # Issue 10, duplicate detection (dedup_enabled).
+    "duplicate share by kind": (
+        r"^sum by \(kind\) \(rate\(article_worker_duplicates_total\{.*\}\[1m\]\)\) "
+        r"/ ignoring \(kind\) group_left \(\) \(sum\(rate\(article_worker_duplicates_total\{.*"
+        r"\+ sum\(rate\(article_worker_unique_total\{",
+    ),
+    "unique and duplicates per second": (
+        r"^sum\(rate\(article_worker_unique_total",
+        r"^sum by \(kind\) \(rate\(article_worker_duplicates_total",
+    ),
+    "articles waiting for band verdicts": (r"by \(instance\) \(article_worker_dedup_pending",),
+    "band-index entries": (r"by \(instance\) \(article_worker_dedup_entries",),
+    "duplicate detection latency p99": (
+        r"histogram_quantile\(0.99, sum by \(le\) \(rate\(article_worker_dedup_seconds_bucket",
     ),
 }
 
@@ -321,3 +337,51 @@ def test_the_dashboard_has_each_required_panel(need: str) -> None:
     assert panel["title"]
     for t in panel["targets"]:
         assert t.get("legendFormat"), f"{panel['title']}: a series needs a legend"
+
+
+def test_the_duplicate_share_is_of_every_record_the_dedup_published(tmp_path: Path) -> None:
+    """The share panel, evaluated by promtool on two replicas' series: each kind's
+    duplicates over all records published with a verdict (duplicates and first-seen
+    stories of every replica), not over the duplicates alone or per replica."""
+    panel = _panel_with(load_dashboard(), *REQUIRED["duplicate share by kind"])
+    assert panel is not None
+    by_kind, overall = (t["expr"] for t in panel["targets"])
+    series = []
+    # Per second: unique 1 (a) and 0.5 (b); exact 0.25 and 0.25; near 0.5 and 0. Of the
+    # 2.5 records a second, 0.5 are exact and 0.5 near copies.
+    for instance, unique, exact, near in (("a:6066", 15, 3.75, 7.5), ("b:6066", 7.5, 3.75, 0)):
+        labels = f'job="{JOB}", instance="{instance}"'
+        series += [
+            {"series": f"article_worker_unique_total{{{labels}}}", "values": f"0+{unique}x40"},
+            {
+                "series": f'article_worker_duplicates_total{{{labels}, kind="exact"}}',
+                "values": f"0+{exact}x40",
+            },
+            {
+                "series": f'article_worker_duplicates_total{{{labels}, kind="near"}}',
+                "values": f"0+{near}x40",
+            },
+        ]
+    tests = {
+        "rule_files": [],
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    {
+                        "expr": by_kind,
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": '{kind="exact"}', "value": 0.2},
+                            {"labels": '{kind="near"}', "value": 0.2},
+                        ],
+                    },
+                    {"expr": overall, "eval_time": "5m", "exp_samples": [{"value": 0.4}]},
+                ],
+            }
+        ],
+    }
+    (tmp_path / "share.test.yml").write_text(yaml.safe_dump(tests))
+    result = promtool("test", "rules", "share.test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
