@@ -171,7 +171,9 @@ class DuplicateFinder:
         timestamp = source_timestamp(message)
         # Each record message is its own entry, even when two share an id (a re-send):
         # its place in the join topic names it, and stays the same when it is read again.
-        ref = f"{partition}:{message.offset}"
+        # Zero-padded, so that the same id enriched again (a replay of the enrich stage
+        # lands further on in the same partition) sorts after its first copy.
+        ref = f"{partition}:{message.offset:012d}"
         article = dup.candidate(
             fields["id"], fields["simhash"], fields["content_hash"], timestamp, ref
         )
