@@ -288,3 +288,27 @@ def test_index_in_order_marks_copies_of_the_first_seen() -> None:
     # past the window the first copy is forgotten: the next copy is first-seen again
     assert index.add(cand("e", 0xF0F0, "story", t=WINDOW + 5 * HOUR)) is None
     assert all(len(entries) <= 2 for entries in index.buckets.values())
+
+
+def test_exact_copies_are_not_indexed_so_a_bucket_stays_small() -> None:
+    index = dup.Index()
+    original = cand("story-0", 0x1234_5678_9ABC_DEF0, "body", t=0.0)
+    assert index.add(original) is None
+    for n in range(1, 1001):
+        found = index.add(cand(f"story-{n}", original.simhash, "body", t=float(n)))
+        assert found is not None
+        assert (found.id, found.exact) == ("story-0", True)
+    # A near copy is indexed (a later copy may be near it and not the original).
+    near = cand("story-near", original.simhash ^ 0b11, "other body", t=2000.0)
+    assert index.add(near) == Match("story-0", 2, False, 0.0, "story-0")
+    # Band 0 of the near copy is a bucket of its own; it shares the other three.
+    assert sorted(len(entries) for entries in index.buckets.values()) == [1, 1, 2, 2, 2]
+
+
+def test_a_bucket_keeps_at_most_its_bound_the_latest() -> None:
+    entries = [cand(f"a-{n}", n, t=float(n)) for n in range(dup.MAX_BUCKET_ENTRIES)]
+    article = cand("late", 1 << 40, t=float(dup.MAX_BUCKET_ENTRIES))
+    kept = dup.with_entry(entries, article, newest=article.timestamp, window=WINDOW)
+    assert len(kept) == dup.MAX_BUCKET_ENTRIES
+    assert kept[-1] == article
+    assert "a-0" not in {e.id for e in kept}

@@ -31,6 +31,9 @@ _BAND_MASK = (1 << BAND_BITS) - 1
 #: Hex digits of the content hash kept in the index (64 bits: a collision between two
 #: different bodies inside one band bucket and one window is not a practical concern).
 HASH_DIGITS = 16
+#: A bound on one band bucket, against input where thousands of different bodies share a
+#: band value (boilerplate pages): ~80 bytes an entry, rewritten on every write.
+MAX_BUCKET_ENTRIES = 1000
 EXACT = "exact"
 NEAR = "near"
 
@@ -138,14 +141,27 @@ def earliest(matches: Iterable[Match | None]) -> Match | None:
 
 
 def with_entry(
-    entries: Sequence[Candidate], article: Candidate, *, newest: float, window: float
+    entries: Sequence[Candidate],
+    article: Candidate,
+    *,
+    newest: float,
+    window: float,
+    match: Match | None = None,
 ) -> list[Candidate]:
-    """``entries`` with ``article`` added (once: a message read again replaces its entry)
-    and those older than ``newest - window`` dropped: what a band bucket keeps."""
+    """What a band bucket keeps after ``article``: the entries newer than ``newest -
+    window``, and ``article`` once (a message read again replaces its entry).
+
+    An exact copy (``match``, found in this bucket) is not added: every later copy that
+    would match it matches the entry it copies, at the same distance and earlier, so a
+    story sent a thousand times keeps one entry, not a thousand rewritten on each copy.
+    At most :data:`MAX_BUCKET_ENTRIES` are kept (the latest), whatever the input.
+    """
     oldest = newest - window
     kept = [e for e in entries if e.timestamp >= oldest and e.ref != article.ref]
-    if article.timestamp >= oldest:
+    if article.timestamp >= oldest and not (match is not None and match.exact):
         kept.append(article)
+    if len(kept) > MAX_BUCKET_ENTRIES:
+        kept = sorted(kept, key=Candidate.order)[-MAX_BUCKET_ENTRIES:]
     return kept
 
 
@@ -224,8 +240,9 @@ class Index:
         for index, value in enumerate(bands(article.simhash)):
             key = band_key(index, value)
             entries = self.buckets.get(key, [])
-            matches.append(
-                best_match(article, entries, max_distance=self.max_distance, window=self.window)
+            match = best_match(article, entries, max_distance=self.max_distance, window=self.window)
+            matches.append(match)
+            self.buckets[key] = with_entry(
+                entries, article, newest=self.newest, window=self.window, match=match
             )
-            self.buckets[key] = with_entry(entries, article, newest=self.newest, window=self.window)
         return earliest(matches)

@@ -234,7 +234,7 @@ class DuplicateFinder:
             self.newest[partition] = newest
             entries = dup.decode_entries(data.get(key))
             match = dup.best_match(article, entries, max_distance=distance, window=window)
-            kept = dup.with_entry(entries, article, newest=newest, window=window)
+            kept = dup.with_entry(entries, article, newest=newest, window=window, match=match)
             encoded = dup.encode_entries(kept) if kept else None
             if encoded is None:
                 data.pop(key, None)
