@@ -238,7 +238,7 @@ def test_kafka_names(name: str, problem: str | None) -> None:
         assert problem in found
 
 
-@pytest.mark.parametrize("variable", ["RAW_TOPIC", "ENRICHED_TOPIC", "DLQ_TOPIC"])
+@pytest.mark.parametrize("variable", ["RAW_TOPIC", "ENRICHED_TOPIC", "DLQ_TOPIC", "UNIQUE_TOPIC"])
 @pytest.mark.parametrize("value", ["bad/name", ".", "..", "x" * 250, "a b", "__consumer_offsets"])
 def test_topic_names_follow_kafkas_rules(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -315,3 +315,139 @@ def test_good_broker_addresses(broker: str) -> None:
 def test_a_broker_override_is_checked_too() -> None:
     with pytest.raises(SettingsError, match="broker: the port"):
         load_settings(env={}, config_file=None, broker="kafka://h:port")
+
+
+# -- duplicates across feeds ------------------------------------------------------------------
+
+DEDUP_ON = {"ARTICLE_WORKER_DEDUP_ENABLED": "true"}
+
+
+def test_dedup_defaults() -> None:
+    s = load_settings(env={}, config_file=None)
+    assert s.dedup_enabled is False
+    assert s.unique_topic == "articles.unique"
+    assert (s.dedup_window_seconds, s.dedup_max_distance, s.dedup_wait_seconds) == (
+        72 * 3600.0,
+        3,
+        300.0,
+    )
+    # The internal topics are named after the app id (the consumer group), like Faust's.
+    assert (s.dedup_join_topic, s.dedup_bands_topic) == (
+        "article-worker-dedup-join",
+        "article-worker-dedup-bands",
+    )
+    renamed = load_settings(env={"ARTICLE_WORKER_APP_ID": "w2"}, config_file=None)
+    assert (renamed.dedup_join_topic, renamed.dedup_bands_topic) == (
+        "w2-dedup-join",
+        "w2-dedup-bands",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("Yes", True), (" 1 ", True), ("off", False)]
+)
+def test_dedup_from_the_environment(raw: str, expected: bool) -> None:
+    s = load_settings(
+        env={
+            "ARTICLE_WORKER_DEDUP_ENABLED": raw,
+            "ARTICLE_WORKER_UNIQUE_TOPIC": "stories.first",
+            "ARTICLE_WORKER_DEDUP_WINDOW_SECONDS": "3600",
+            "ARTICLE_WORKER_DEDUP_MAX_DISTANCE": "0",
+            "ARTICLE_WORKER_DEDUP_WAIT_SECONDS": "2.5",
+        },
+        config_file=None,
+    )
+    assert s.dedup_enabled is expected
+    assert (s.unique_topic, s.dedup_window_seconds, s.dedup_max_distance) == (
+        "stories.first",
+        3600.0,
+        0,
+    )
+    assert s.dedup_wait_seconds == 2.5
+
+
+def test_dedup_from_a_file(tmp_path: Path) -> None:
+    config = tmp_path / "worker.toml"
+    config.write_text("dedup_enabled = true\ndedup_max_distance = 2\n")
+    s = load_settings(env={}, config_file=config)
+    assert (s.dedup_enabled, s.dedup_max_distance) == (True, 2)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEDUP_ENABLED", "maybe", "ARTICLE_WORKER_DEDUP_ENABLED: expected bool, got 'maybe'"),
+        ("DEDUP_MAX_DISTANCE", "4", "dedup_max_distance: must be 0-3, got 4"),
+        ("DEDUP_MAX_DISTANCE", "-1", "dedup_max_distance: must be 0-3, got -1"),
+        ("DEDUP_MAX_DISTANCE", "1.5", "DEDUP_MAX_DISTANCE: expected int, got '1.5'"),
+        ("DEDUP_WINDOW_SECONDS", "0.5", "dedup_window_seconds: must be 1-"),
+        ("DEDUP_WINDOW_SECONDS", str(91 * 86_400), "dedup_window_seconds: must be 1-"),
+        ("DEDUP_WINDOW_SECONDS", "inf", "dedup_window_seconds: must be a finite number"),
+        ("DEDUP_WAIT_SECONDS", "0", "dedup_wait_seconds: must be 1-86400, got 0"),
+        ("DEDUP_WAIT_SECONDS", "86401", "dedup_wait_seconds: must be 1-86400"),
+        ("DEDUP_WAIT_SECONDS", "nan", "dedup_wait_seconds: must be a finite number"),
+    ],
+)
+def test_dedup_numbers_must_be_in_range(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env={f"ARTICLE_WORKER_{variable}": value}, config_file=None)
+    assert message in str(info.value)
+
+
+def test_the_window_bound_reads_as_a_number_of_seconds() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env={"ARTICLE_WORKER_DEDUP_WINDOW_SECONDS": "0.5"}, config_file=None)
+    assert "dedup_window_seconds: must be 1-7776000, got 0.5" in str(info.value)
+
+
+def test_dedup_range_ends_are_accepted() -> None:
+    for distance, window, wait in ((0, 1.0, 1.0), (3, 90 * 86_400.0, 86_400.0)):
+        s = load_settings(
+            env={
+                **DEDUP_ON,
+                "ARTICLE_WORKER_DEDUP_MAX_DISTANCE": str(distance),
+                "ARTICLE_WORKER_DEDUP_WINDOW_SECONDS": str(window),
+                "ARTICLE_WORKER_DEDUP_WAIT_SECONDS": str(wait),
+            },
+            config_file=None,
+        )
+        assert (s.dedup_max_distance, s.dedup_window_seconds, s.dedup_wait_seconds) == (
+            distance,
+            window,
+            wait,
+        )
+
+
+def test_dedup_is_refused_with_exactly_once() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            env={**DEDUP_ON, "ARTICLE_WORKER_PROCESSING_GUARANTEE": "exactly_once"},
+            config_file=None,
+        )
+    message = str(info.value)
+    assert "dedup_enabled: works at least once" in message
+    assert "set processing_guarantee=at_least_once or dedup_enabled=false" in message
+    # Either alone is fine.
+    guarantee = {"ARTICLE_WORKER_PROCESSING_GUARANTEE": "exactly_once"}
+    assert load_settings(env=guarantee, config_file=None).processing_guarantee == "exactly_once"
+    assert load_settings(env=DEDUP_ON, config_file=None).dedup_enabled is True
+
+
+@pytest.mark.parametrize(
+    ("unique_topic", "message"),
+    [
+        ("articles.raw", "raw_topic, enriched_topic, dlq_topic and unique_topic must differ"),
+        ("articles.enriched", "raw_topic, enriched_topic, dlq_topic and unique_topic must differ"),
+        ("articles.dlq", "raw_topic, enriched_topic, dlq_topic and unique_topic must differ"),
+        ("articles_enriched", "unique_topic must differ by more than '.' against '_'"),
+    ],
+)
+def test_the_unique_topic_must_differ_only_when_dedup_is_on(
+    unique_topic: str, message: str
+) -> None:
+    env = {"ARTICLE_WORKER_UNIQUE_TOPIC": unique_topic}
+    with pytest.raises(SettingsError) as info:
+        load_settings(env={**env, **DEDUP_ON}, config_file=None)
+    assert message in str(info.value)
+    # Unused without dedup, so a leftover value is no conflict.
+    assert load_settings(env=env, config_file=None).unique_topic == unique_topic

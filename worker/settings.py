@@ -451,6 +451,9 @@ def _broker_problem(broker: str) -> str | None:
 
 
 def _number(value: float) -> str:
+    # Whole floats in full: a range of 7776000 reads better than 7.776e+06.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

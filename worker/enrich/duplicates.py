@@ -151,9 +151,11 @@ def with_entry(
     """What a band bucket keeps after ``article``: the entries newer than ``newest -
     window``, and ``article`` once (a message read again replaces its entry).
 
-    An exact copy (``match``, found in this bucket) is not added: every later copy that
-    would match it matches the entry it copies, at the same distance and earlier, so a
+    An exact copy (``match``, found in this bucket) is not added: a later copy that would
+    match it matches the entry it copies instead, at the same distance and earlier, so a
     story sent a thousand times keeps one entry, not a thousand rewritten on each copy.
+    The window counts from that first entry: a story re-sent for longer than the window
+    is first-seen again once its first copy expires.
     At most :data:`MAX_BUCKET_ENTRIES` are kept (the latest), whatever the input.
     """
     oldest = newest - window

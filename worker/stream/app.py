@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import threading
 from typing import Any, cast
 
@@ -142,6 +143,9 @@ class StreamWorker:
             web_host=s.web_host,
             web_bind=s.web_host,
             web_port=s.web_port,
+            # Faust's assignor tells members apart by this URL, and web_host is 0.0.0.0 in
+            # a container: the host name (a pod's or container's own) keeps replicas apart.
+            canonical_url=f"http://{socket.gethostname()}:{s.web_port}",
             datadir=s.data_dir,
             monitor=QuietMonitor(),
             # Faust's producer sends the dedup stage's records: as large as ours.

@@ -230,7 +230,7 @@ class DuplicateFinder:
                 continue
             article = dup.Candidate(*orjson.loads(value))
             timestamp = article.timestamp
-            newest = max(self.newest.get(partition, timestamp), min(timestamp, cap))
+            newest = max(self.newest.get(partition, float("-inf")), min(timestamp, cap))
             self.newest[partition] = newest
             entries = dup.decode_entries(data.get(key))
             match = dup.best_match(article, entries, max_distance=distance, window=window)
@@ -301,7 +301,7 @@ class DuplicateFinder:
                 if isinstance(result, asyncio.CancelledError):
                     raise result
                 if isinstance(result, BaseException):
-                    if not isinstance(result, KAFKA_ERRORS | TimeoutError):
+                    if not isinstance(result, (*KAFKA_ERRORS, TimeoutError)):
                         raise result
                     failed.append(start)
                     error = result
@@ -327,8 +327,8 @@ class DuplicateFinder:
     # -- the sweep ---------------------------------------------------------------------
 
     async def sweep(self) -> None:
-        """Publish records waited on too long, forget other workers' pending records and
-        expired buckets, and set the gauges. Runs every :data:`SWEEP_SECONDS`."""
+        """Publish records waited on too long, forget expired buckets, and set the gauges.
+        Runs every :data:`SWEEP_SECONDS`."""
         if self._broken:
             return
         await self._sweep_pending()
@@ -347,13 +347,10 @@ class DuplicateFinder:
             for key in records:
                 meta, _ = _split_pending(data[key])
                 partition = int(meta[2])
-                if partition not in assigned:
-                    # Another worker owns it now: it publishes the record. Forgotten here
-                    # only (no changelog write); recovered again if the partition returns.
-                    for band in range(dup.BANDS):
-                        data.pop(key + _VERDICT + b"%d" % band, None)
-                    data.pop(key, None)
-                elif now - float(meta[1]) > wait:
+                # A record of a partition not held now is left alone: its owner publishes
+                # it, and forgetting it here could lose it if the partition came back
+                # without the table being read again from the changelog.
+                if partition in assigned and now - float(meta[1]) > wait:
                     log.warning(
                         "published %s after %.0f s without all its band verdicts",
                         key.decode(errors="replace"),
@@ -363,7 +360,10 @@ class DuplicateFinder:
             if changes or sends:
                 await self._deliver(self._changelog(self.pending, changes) + sends)
             self._account(done)
-            self.metrics.pending.set(sum(1 for k in list(data) if _VERDICT not in k))
+            held = [k for k in list(data) if _VERDICT not in k]
+            self.metrics.pending.set(
+                sum(1 for k in held if int(_split_pending(data[k])[0][2]) in assigned)
+            )
 
     async def _sweep_buckets(self) -> None:
         window = self.settings.dedup_window_seconds
