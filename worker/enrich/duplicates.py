@@ -169,7 +169,10 @@ def with_entry(
 
 def encode_entries(entries: Sequence[Candidate]) -> bytes:
     """A band bucket as compact JSON (one array per entry)."""
-    return orjson.dumps([[e.id, e.simhash, e.content_hash, e.timestamp, e.ref] for e in entries])
+    encoded = orjson.dumps([[e.id, e.simhash, e.content_hash, e.timestamp, e.ref] for e in entries])
+    # orjson's bytes keep the buffer it wrote into (4 KiB or more for a small document);
+    # a copy of the right size, since the stream keeps one per bucket for the window.
+    return bytes(memoryview(encoded))
 
 
 def decode_entries(data: bytes | None) -> list[Candidate]:
