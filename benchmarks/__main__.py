@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks",
         description="Measure, in one run on the broker and on one workload: the enrichment "
         "core alone beside decode+NFC, a plain aiokafka loop, the Faust passthrough agent, "
-        "the worker with 0, 1 and 2 helper processes, its latency at half its best rate "
-        "and its memory. Writes a JSON file, prints a table, draws a PNG chart.",
+        "the worker with 0, 1 and 2 helper processes and with duplicate detection, its "
+        "latency at half its best rate and its memory, and the duplicate index's cost and "
+        "memory. Writes a JSON file, prints a table, draws a PNG chart.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (~1 min)")
     parser.add_argument("--messages", type=int, help="backlog per configuration (default 4000)")
@@ -29,11 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--core-seconds", type=float, help="time per core round (default 2)")
     parser.add_argument("--core-rounds", type=int, help="core rounds, median kept (default 3)")
     parser.add_argument("--core-articles", type=int, help="distinct articles (default 400)")
+    parser.add_argument(
+        "--dedup-memory",
+        type=_sizes,
+        help="articles indexed for the dedup memory figure (default 100000,1000000)",
+    )
     parser.add_argument("--seed", type=int, default=workload.DEFAULT_SEED, help="workload seed")
     parser.add_argument(
         "--configs",
         help="comma-separated configurations (default: aiokafka, passthrough, worker-0, "
-        "worker-1, worker-2; also worker-1-eos, the cost of exactly_once)",
+        "worker-1, worker-1-dedup, worker-2; also worker-1-eos, the cost of exactly_once)",
     )
     parser.add_argument("--broker", help="override ARTICLE_WORKER_BROKER")
     parser.add_argument("--out", type=Path, default=Path(".run/benchmark.json"))
@@ -47,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """``"100000,1000000"`` as a tuple of positive counts."""
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of counts: {text!r}") from None
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"not a list of positive counts: {text!r}")
+    return sizes
+
+
 def options(args: argparse.Namespace) -> harness.Options:
     """The run's options: --quick's sizes, then any given explicitly."""
     base = (
@@ -57,6 +74,8 @@ def options(args: argparse.Namespace) -> harness.Options:
             core_articles=100,
             core_seconds=0.5,
             core_rounds=1,
+            dedup_synthetic=(1000, 10_000),
+            dedup_memory=(10_000, 30_000),
         )
         if args.quick
         else harness.Options()
@@ -70,6 +89,7 @@ def options(args: argparse.Namespace) -> harness.Options:
             "core_articles",
             "core_seconds",
             "core_rounds",
+            "dedup_memory",
         )
         if getattr(args, name) is not None
     }

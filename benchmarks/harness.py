@@ -24,6 +24,7 @@ import orjson
 
 from benchmarks import kafka_io, proc, report, workload
 from benchmarks.core import run_core
+from benchmarks.dedup import run_dedup
 from benchmarks.stream import (
     CONFIGS,
     OPTIONAL_CONFIGS,
@@ -57,6 +58,10 @@ class Options:
     core_articles: int = 400
     core_seconds: float = 2.0
     core_rounds: int = 3
+    #: Index.add timed over this many synthetic candidates (besides the workload's own).
+    dedup_synthetic: tuple[int, ...] = (4000, 100_000)
+    #: The dedup table's memory measured with this many articles indexed.
+    dedup_memory: tuple[int, ...] = (100_000, 1_000_000)
     seed: int = workload.DEFAULT_SEED
     configs: tuple[str, ...] = ()  # empty: all of CONFIGS
     out: Path = Path(".run/benchmark.json")
@@ -189,6 +194,14 @@ def measure(settings: Settings, options: Options) -> dict[str, Any]:
         "bytes_mean": round(sum(map(len, seeds)) / len(seeds)),
         **{name: item.as_dict() for name, item in on_seeds.items()},
     }
+    backlog_values = [a.value for a in articles[: options.messages]]
+    progress(f"(1) dedup core on the backlog's {len(backlog_values)} articles and synthetic ones")
+    result["dedup"] = run_dedup(
+        backlog_values,
+        synthetic=options.dedup_synthetic,
+        memory=options.dedup_memory,
+        progress=progress,
+    )
     bench = Bench(settings, run_id, progress)
     try:
         backlog = articles[: options.messages]

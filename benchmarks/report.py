@@ -82,14 +82,34 @@ def best_worker(runs: Sequence[Mapping[str, Any]], roles: Mapping[str, str]) -> 
     return max(rated)[1] if rated else None
 
 
+#: The dedup on/off pair of configurations, measured in the same run.
+DEDUP_PAIR = ("worker-1-dedup", "worker-1")
+
+
+def dedup_cost_us(with_dedup: float | None, without: float | None) -> float | None:
+    """What dedup adds to each article in the stream, in µs: 1/r_dedup - 1/r_plain."""
+    if not with_dedup or not without:
+        return None
+    return (1.0 / with_dedup - 1.0 / without) * 1e6
+
+
 def ratios(result: Mapping[str, Any]) -> dict[str, float | None]:
-    """4/1 (best worker vs core), 4/3 (vs passthrough), 3/2 (passthrough vs aiokafka)."""
+    """4/1 (best worker vs core), 4/3 (vs passthrough), 3/2 (passthrough vs aiokafka);
+    ``dedup`` (worker-1-dedup vs worker-1) and ``dedup_cost_us`` (µs per article)."""
     runs = result["runs"]
     core = result["core"].get("core", {}).get("rate")
     best = result.get("best_worker")
     four = _rate(runs, best) if best else None
     three, two = _rate(runs, "passthrough"), _rate(runs, "aiokafka")
-    return {"4/1": ratio(four, core), "4/3": ratio(four, three), "3/2": ratio(three, two)}
+    on, off = (_rate(runs, name) for name in DEDUP_PAIR)
+    cost = dedup_cost_us(on, off)
+    return {
+        "4/1": ratio(four, core),
+        "4/3": ratio(four, three),
+        "3/2": ratio(three, two),
+        "dedup": ratio(on, off),
+        "dedup_cost_us": None if cost is None else round(cost, 1),
+    }
 
 
 def _fmt(value: float | None, spec: str = ",.0f", suffix: str = "") -> str:
@@ -198,6 +218,7 @@ def table(result: Mapping[str, Any]) -> str:
                 f"{item['us_per_article']} us/article, {seeds['articles']} seeds of "
                 f"{seeds['bytes_mean']} B mean"
             )
+    lines += dedup_core_lines(result.get("dedup"))
     numbers = {"client": "(2)", "framework": "(3)", "worker": "(4)"}
     roles = {c["name"]: c["role"] for c in result["configurations"]}
     for run in result["runs"]:
@@ -222,6 +243,12 @@ def table(result: Mapping[str, Any]) -> str:
         f"4/3 (best worker / passthrough) {_fmt(r['4/3'], '.2f')}, "
         f"3/2 (passthrough / aiokafka) {_fmt(r['3/2'], '.2f')}",
     ]
+    if r.get("dedup") is not None:
+        lines.append(
+            f"dedup / no dedup ({DEDUP_PAIR[0]} / {DEDUP_PAIR[1]}) {_fmt(r['dedup'], '.2f')}: "
+            f"dedup costs {_fmt(r.get('dedup_cost_us'), ',.0f')} us per article in the "
+            "stream (1/r_dedup - 1/r_plain)"
+        )
     latency = result.get("latency")
     if latency:
         ms = latency["latency_ms"]
@@ -255,3 +282,39 @@ def table(result: Mapping[str, Any]) -> str:
     for problem in result.get("problems", []):
         lines.append(f"problem: {problem.splitlines()[0]}")
     return "\n".join(lines)
+
+
+def dedup_core_lines(dedup: Mapping[str, Any] | None) -> list[str]:
+    """The table's lines for the duplicate index alone (``result["dedup"]``)."""
+    if not dedup:
+        return []
+    lines = []
+    for item in dedup["index"]:
+        label = f"    dedup Index.add, {item['name'].split(' ')[0]}"
+        rate = 1e6 / item["us_per_article"] if item["us_per_article"] else None
+        lines.append(
+            f"{label:<28}{_fmt(rate):>10}{'':>10}{'':>10}{'':>14}  "
+            f"{item['us_per_article']} us/article (p99 {item['p99_us']}), "
+            f"{item['articles']:,} articles, {item['exact']} exact + {item['near']} near "
+            f"copies, buckets mean {item['bucket_entries_mean']} max "
+            f"{item['bucket_entries_max']} entries"
+        )
+    buckets = ", ".join(
+        f"{b['entries']}: {b['encode_us']}+{b['decode_us']} us ({b['per_article_us']} x4)"
+        for b in dedup["buckets"]
+    )
+    lines.append(f"    dedup bucket encode+decode by entries (per article, 4 bands): {buckets}")
+    for key, windows, label in (
+        ("memory", "window_mb", "as stored"),
+        ("memory_trimmed", "window_mb_trimmed", "values trimmed"),
+    ):
+        measured = ", ".join(
+            f"{m['articles']:,}: {m['bytes_per_article']:,.0f} B/article "
+            f"(model {m.get('model_bytes_per_article', 0):,.0f})"
+            for m in dedup.get(key, [])
+        )
+        window = ", ".join(
+            f"{w['per_day']:,}/day {w['mb']:,.0f} MB" for w in dedup.get(windows, [])
+        )
+        lines.append(f"    dedup memory, {label}: {measured}; 72 h window: {window}")
+    return lines

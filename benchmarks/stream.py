@@ -1,12 +1,16 @@
 """(2)-(6): measured processes on the broker, one configuration at a time.
 
 A configuration (:class:`StreamConfig`) is a command and its settings overrides; the list
-:data:`CONFIGS` is data, so another configuration (a dedup on/off pair, say) is one more
-entry. Each run gets fresh topics (``bench-<run>-<name>.raw/.enriched/.dlq``) and its own
-consumer group, and a backlog fed *before* the process starts; the process is then
-started, the harness waits (on end offsets only, to leave it the CPU) until every
-message has an output, stops it, and reads the outputs back. The rate is outputs over
-the broker-timestamp span from the first output to the last, so start-up is not counted.
+:data:`CONFIGS` is data, so another configuration is one more entry (``worker-1-dedup``
+beside ``worker-1`` is the dedup on/off pair). Each run gets fresh topics
+(``bench-<run>-<name>.raw/.enriched/.dlq``; with dedup also ``.unique`` and the worker's
+internal and changelog topics, see :func:`dedup_topics`), its own consumer group, and a
+backlog fed *before* the process starts; the process is then started, the harness waits
+(on end offsets only, to leave it the CPU) until every message has an output, stops it,
+and reads the outputs back. The rate is outputs over the broker-timestamp span from the
+first output to the last, so start-up is not counted. With dedup the worker still
+publishes one enriched record per input (first-seen or marked as a copy), so counting
+is the same.
 
 The latency run (:func:`run_latency`) starts a configuration on a small backlog (its
 warm-up), waits for it, then feeds messages at a fixed rate and takes each message's
@@ -45,6 +49,11 @@ class StreamConfig:
     overrides: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
 
+    @property
+    def dedup(self) -> bool:
+        """Whether the process runs with duplicate detection (more topics of its own)."""
+        return self.overrides.get(DEDUP_ENABLED, "").lower() in ("true", "1", "yes", "on")
+
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.module, *self.args]
 
@@ -69,6 +78,8 @@ def _worker(processes: int) -> StreamConfig:
     )
 
 
+DEDUP_ENABLED = "ARTICLE_WORKER_DEDUP_ENABLED"
+
 CONFIGS: tuple[StreamConfig, ...] = (
     StreamConfig(
         "aiokafka",
@@ -84,6 +95,14 @@ CONFIGS: tuple[StreamConfig, ...] = (
     ),
     _worker(0),
     _worker(1),
+    StreamConfig(
+        "worker-1-dedup",
+        "worker",
+        "worker",
+        ("run",),
+        {"ARTICLE_WORKER_ENRICH_PROCESSES": "1", DEDUP_ENABLED: "true"},
+        "the full worker, enrich_processes = 1, duplicate detection on (dedup_enabled)",
+    ),
     _worker(2),
 )
 
@@ -138,8 +157,29 @@ def environment(
         ARTICLE_WORKER_WEB_PORT=str(port),
         ARTICLE_WORKER_DATA_DIR=data_dir,
     )
+    if config.dedup:
+        env["ARTICLE_WORKER_UNIQUE_TOPIC"] = unique_topic(topics)
     env.update(config.overrides)
     return env
+
+
+def unique_topic(topics: TopicSet) -> str:
+    """The run's own unique topic (``<prefix>.unique``) for a configuration with dedup."""
+    return f"{topics.group}.unique"
+
+
+def dedup_topics(topics: TopicSet) -> list[str]:
+    """What a configuration with dedup adds to the broker: the unique topic (the worker
+    creates it), the internal join and bands topics (the worker too) and the tables'
+    changelogs (Faust), named after ``app_id`` (= the group) as the worker names them."""
+    app_id = topics.group
+    return [
+        unique_topic(topics),
+        f"{app_id}-dedup-join",
+        f"{app_id}-dedup-bands",
+        f"{app_id}-dedup-pending-changelog",
+        f"{app_id}-dedup-buckets-changelog",
+    ]
 
 
 def free_port() -> int:
@@ -201,9 +241,11 @@ class Bench:
         self.topics: list[str] = []
         self.groups: list[str] = []
 
-    def fresh_topics(self, name: str) -> TopicSet:
+    def fresh_topics(self, name: str, dedup: bool = False) -> TopicSet:
         topics = TopicSet.named(f"bench-{self.run_id}-{name}")
         self.topics.extend([topics.raw, topics.enriched, topics.dlq])
+        if dedup:  # made by the process, deleted with the others at the end
+            self.topics.extend(dedup_topics(topics))
         self.groups.append(topics.group)
         kafka_io.create_topics(self.settings, topics)
         return topics
@@ -244,7 +286,7 @@ class Bench:
     ) -> RunResult:
         """Feed ``backlog``, start ``config``, wait for every output; rate and memory."""
         result = RunResult(config, "rate", len(backlog))
-        topics = self.fresh_topics(config.name)
+        topics = self.fresh_topics(config.name, config.dedup)
         kafka_io.send(self.settings, topics.raw, backlog)
         self.progress(f"{config.name}: {len(backlog)} messages fed; starting the process")
         child = self._start(config, topics)
@@ -281,7 +323,7 @@ class Bench:
         """Warm ``config`` up on ``warmup``, then feed ``paced`` at ``rate`` per second;
         latency percentiles (output minus input broker timestamp) and memory."""
         result = RunResult(config, "latency", len(paced), offered_rate=round(rate, 1))
-        topics = self.fresh_topics(f"{config.name}-latency")
+        topics = self.fresh_topics(f"{config.name}-latency", config.dedup)
         kafka_io.send(self.settings, topics.raw, warmup)
         child = self._start(config, topics)
         found, want = 0, len(warmup) + len(paced)

@@ -17,7 +17,7 @@ from benchmarks.stream import CONFIGS, RunResult
 from tests.conftest import ROOT
 
 RATES = {"aiokafka": 20000.0, "passthrough": 8000.0, "worker-0": 3000.0, "worker-1": 4200.0}
-RATES["worker-2"] = 4000.0
+RATES |= {"worker-1-dedup": 2000.0, "worker-2": 4000.0}
 
 
 def rss(peak: float, steady: float, drift: float) -> RssSummary:
@@ -155,7 +155,9 @@ def test_json_shape_round_trips() -> None:
 
 def test_configurations_are_data() -> None:
     names = [c.name for c in CONFIGS]
-    assert names == ["aiokafka", "passthrough", "worker-0", "worker-1", "worker-2"]
+    assert names == [
+        "aiokafka", "passthrough", "worker-0", "worker-1", "worker-1-dedup", "worker-2"
+    ]  # fmt: skip
     assert [c.name for c in harness.selected(["worker-1"])] == ["worker-1"]
     eos = harness.selected(["worker-1-eos"])[0]
     assert eos.overrides["ARTICLE_WORKER_PROCESSING_GUARANTEE"] == "exactly_once"
