@@ -10,6 +10,7 @@ the broker in test_dedup_kafka.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Callable, Coroutine
@@ -22,6 +23,7 @@ import aiokafka.errors
 import faust
 import orjson
 import pytest
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from worker.enrich import duplicates as dup
@@ -136,8 +138,14 @@ class Harness:
         self.registry = CollectorRegistry()
         self.health = Health(stall_seconds=30)
         self.broken: list[BaseException] = []
+        self.commits: list[dict[Any, int]] = []
         f = DuplicateFinder(
-            app, self.settings, create_dedup_metrics(self.registry), self.health, self.broken.append
+            app,
+            self.settings,
+            create_dedup_metrics(self.registry),
+            self.health,
+            on_broken=self.broken.append,
+            commit=self.commits.append,
         )
         self.pending, self.buckets = FakeTable(), FakeTable()
         f.pending, f.buckets = self.pending, self.buckets  # type: ignore[assignment]
@@ -547,3 +555,59 @@ def test_topic_limits_add_the_unique_and_internal_topics_with_dedup() -> None:
     assert not added & set(plain)
     enriched = limits["articles.enriched"]
     assert all(limits[name] == enriched for name in added)
+
+
+class _Event:
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+class _Stream:
+    """What the agents iterate: take_events over fixed batches."""
+
+    def __init__(self, batches: list[list[Any]]) -> None:
+        self.batches = batches
+
+    async def take_events(self, _size: int, **_within: float) -> Any:
+        for batch in self.batches:
+            yield [_Event(m) for m in batch]
+
+
+def _message(topic: str, partition: int, offset: int) -> Any:
+    return SimpleNamespace(
+        topic=topic, partition=partition, offset=offset, key=b"k", value=b"[0]", headers=[]
+    )
+
+
+def test_a_batch_is_committed_after_it_is_handled_never_before_or_after_a_failure(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path)
+    handled: list[int] = []
+
+    async def handle(messages: list[Any]) -> None:
+        assert len(h.commits) == len(handled)  # nothing committed before its delivery
+        handled.append(len(messages))
+
+    batches = [
+        [_message("join", 0, 5), _message("join", 1, 2), _message("join", 0, 6)],
+        [_message("join", 1, 3)],
+    ]
+    asyncio.run(h.finder._run(_Stream(batches), handle))
+    assert h.commits == [
+        {TP("join", 0): 7, TP("join", 1): 3},
+        {TP("join", 1): 4},
+    ]
+
+    async def fail(_messages: list[Any]) -> None:
+        raise RuntimeError("a bug")
+
+    async def run_failing() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(h.finder._run(_Stream(batches), fail), 0.5)
+
+    asyncio.run(run_failing())
+    # The failed batch is held (the agent waits), nothing more is committed, and the
+    # worker is told to stop, once.
+    assert len(h.commits) == 2
+    assert [type(e) for e in h.broken] == [RuntimeError]

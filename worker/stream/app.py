@@ -102,6 +102,15 @@ class StreamWorker:
         else:
             self.committer = ConsumerCommitter(self.app, self.health)
             self.publisher = AtLeastOncePublisher(settings, self.health.outage, self.committer.note)
+            if settings.dedup_enabled:  # at least once only (settings refuse the other)
+                self.dedup = DuplicateFinder(
+                    self.app,
+                    settings,
+                    create_dedup_metrics(self.metrics.registry),
+                    self.health,
+                    on_broken=self._on_broken,
+                    commit=self.committer.note,
+                )
         self.runner = BatchRunner(
             self._process,
             self.publisher,
@@ -158,9 +167,7 @@ class StreamWorker:
         raw = app.topic(s.raw_topic, key_type=bytes, value_type=bytes, acks=False)
         app.agent(raw, name="enrich", concurrency=1)(self._agent)
         app.timer(interval=s.lag_interval_seconds, name="consumer-lag")(self._update_lag)
-        if s.dedup_enabled:
-            dedup_metrics = create_dedup_metrics(self.metrics.registry)
-            self.dedup = DuplicateFinder(app, s, dedup_metrics, self.health, self._on_broken)
+
         # mode's signal types want (sender, *args, signal=...) receivers; ours name their args.
         app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
         app.on_partitions_revoked.connect(cast(Any, self._on_revoked))

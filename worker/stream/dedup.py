@@ -18,13 +18,15 @@ topic (keyed by article id) instead of the enriched topic. From there:
    four matches), ``duplicate_distance`` and ``duplicate_kind``, and, when it is first
    seen, to the unique topic; then the pending entries are deleted.
 
-Delivery is at least once, as for the raw topic: a batch's outputs and table changes
-are acknowledged by the broker before its events are acked (Faust commits only acked
-offsets). A replayed record is fanned out again and its verdicts are the same (the
-verdict order is ``(timestamp, id)``, not arrival); a verdict for a record already
-published is ignored. A record whose verdicts do not all come within
-``dedup_wait_seconds`` (a bands partition stuck in recovery) is published with those
-that came, so nothing waits for ever.
+Delivery is at least once, as for the raw topic, and for the same reason the offsets are
+ours, not Faust's: Faust's acknowledgements are off for both internal topics (it acks
+events it skips after a rebalance, so its commits could pass messages never processed),
+and a batch's offsets go to ``commit`` (the worker's consumer committer) only after its
+outputs and table changes are acknowledged by the broker. A replayed record is fanned
+out again and its verdicts are the same (the verdict order is ``(timestamp, id, ref)``,
+not arrival); a verdict for a record already published is ignored. A record whose
+verdicts do not all come within ``dedup_wait_seconds`` (a bands partition stuck in
+recovery) is published with those that came, so nothing waits for ever.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 
 import faust
 import orjson
+from faust.types import TP
 
 from worker.enrich import duplicates as dup
 from worker.kafka_clients import KAFKA_ERRORS
@@ -67,6 +70,7 @@ class DuplicateFinder:
         metrics: the duplicate metrics, updated as verdicts are published.
         health: its outage state is set while the broker refuses sends.
         on_broken: called once if a batch fails unexpectedly (a bug): the worker exits.
+        commit: takes ``{TP: next offset}`` of a delivered batch, to be committed.
     """
 
     def __init__(
@@ -75,7 +79,9 @@ class DuplicateFinder:
         settings: Settings,
         metrics: DedupMetrics,
         health: Health,
+        *,
         on_broken: Callable[[BaseException], None],
+        commit: Callable[[dict[Any, int]], None],
     ) -> None:
         s = settings
         self.app = app
@@ -83,8 +89,14 @@ class DuplicateFinder:
         self.metrics = metrics
         self.health = health
         self.on_broken = on_broken
-        self.join_topic = app.topic(s.dedup_join_topic, key_type=bytes, value_type=bytes)
-        self.bands_topic = app.topic(s.dedup_bands_topic, key_type=bytes, value_type=bytes)
+        self.commit = commit
+        # acks=False: Faust never commits these; _run does, after delivery.
+        self.join_topic = app.topic(
+            s.dedup_join_topic, key_type=bytes, value_type=bytes, acks=False
+        )
+        self.bands_topic = app.topic(
+            s.dedup_bands_topic, key_type=bytes, value_type=bytes, acks=False
+        )
         self.enriched_topic = app.topic(s.enriched_topic, key_type=bytes, value_type=bytes)
         self.unique_topic = app.topic(s.unique_topic, key_type=bytes, value_type=bytes)
         self.pending = app.Table(
@@ -127,18 +139,24 @@ class DuplicateFinder:
     async def _run(self, stream: Any, handle: Callable[[list[Any]], Awaitable[None]]) -> None:
         s = self.settings
         async for events in stream.take_events(s.batch_size, within=s.batch_wait_seconds):
+            messages = [event.message for event in events]
             try:
-                await handle([event.message for event in events])
+                await handle(messages)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:
-                # take_events acks a batch when the loop moves on, even after an error:
-                # hold it here (unacked, so read again) and have the worker restart.
+                # Nothing of this batch is committed: hold it here (a later batch must
+                # not be committed past it) and have the worker restart.
                 log.critical("a dedup batch failed unexpectedly; stopping", exc_info=exc)
                 if not self._broken:
                     self._broken = True
                     self.on_broken(exc)
                 await asyncio.Event().wait()
+            offsets: dict[Any, int] = {}
+            for message in messages:
+                tp = TP(message.topic, message.partition)
+                offsets[tp] = max(offsets.get(tp, 0), message.offset + 1)
+            self.commit(offsets)
 
     async def _join_batch(self, messages: list[Any]) -> None:
         async with self._lock:
@@ -260,8 +278,8 @@ class DuplicateFinder:
         partition: int | None = None,
     ) -> Start:
         async def start() -> Any:
-            # force: not attached to the current event (attachments are sent only at the
-            # next commit, and this batch is acked only after they are acknowledged).
+            # force: not attached to the current event (attachments are sent when Faust
+            # commits that event, which it never does here).
             return await topic.send(
                 key=key, value=value, headers=headers, partition=partition, force=True
             )
