@@ -178,7 +178,7 @@ class DuplicateFinder:
                     changes[verdict_key] = (partition, value)
                     if all(key + _VERDICT + b"%d" % i in data for i in range(dup.BANDS)):
                         done.append(self._complete(key, partition, changes, sends))
-            await self._deliver(self._changelog(self.pending, changes) + sends)
+            await self._settle(changes, sends)
         self._account(done)
 
     def _on_record(
@@ -286,6 +286,19 @@ class DuplicateFinder:
 
         return start
 
+    async def _settle(
+        self, changes: dict[bytes, tuple[int, bytes | None]], sends: list[Start]
+    ) -> None:
+        """Deliver a join batch: the outputs and new pending entries first, the deletions
+        of published records only after those are acknowledged. A worker killed between
+        the two publishes those records again (a duplicate); the other order could leave
+        a record deleted whose output never arrived."""
+        written = {k: v for k, v in changes.items() if v[1] is not None}
+        deleted = {k: v for k, v in changes.items() if v[1] is None}
+        await self._deliver(self._changelog(self.pending, written) + sends)
+        if deleted:
+            await self._deliver(self._changelog(self.pending, deleted))
+
     def _changelog(self, table: Any, changes: dict[bytes, tuple[int, bytes | None]]) -> list[Start]:
         """One changelog write per key changed in the batch, with its last value: a retry
         cannot reorder two writes of one key."""
@@ -376,7 +389,7 @@ class DuplicateFinder:
                     )
                     done.append(self._complete(key, partition, changes, sends))
             if changes or sends:
-                await self._deliver(self._changelog(self.pending, changes) + sends)
+                await self._settle(changes, sends)
             self._account(done)
             held = [k for k in list(data) if _VERDICT not in k]
             self.metrics.pending.set(
