@@ -280,6 +280,10 @@ def effective(objects: dict[str, Doc]) -> Settings:
         name = variable.removeprefix(ENV_PREFIX).lower()
         assert hasattr(Settings(), name), f"{variable}: no such setting"
         kind = type(getattr(Settings(), name))
-        assert kind in (str, int, float), f"{variable}: convert {kind} here first"
-        values[name] = kind(raw)
+        assert kind in (str, int, float, bool), f"{variable}: convert {kind} here first"
+        if kind is bool:
+            assert raw in ("true", "false"), f"{variable}: {raw!r} is not true or false"
+            values[name] = raw == "true"
+        else:
+            values[name] = kind(raw)
     return Settings(**values)

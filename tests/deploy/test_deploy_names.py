@@ -59,7 +59,7 @@ ENV_TOKEN = re.compile(r"\bARTICLE_WORKER_[A-Z0-9_]*[A-Z0-9]\b")
 HTTP_PATHS = frozenset(
     re.findall(r'app\.page\("(/[^"]*)"\)', (ROOT / "worker/stream/app.py").read_text("utf-8"))
 )
-TOPIC_FIELDS = ("raw_topic", "enriched_topic", "dlq_topic")
+TOPIC_FIELDS = ("raw_topic", "enriched_topic", "dlq_topic", "unique_topic")
 # Topic-shaped words: the default names share the "articles." prefix.
 TOPIC_TOKEN = re.compile(r"\barticles\.[a-z0-9][a-z0-9_-]*\b")
 
