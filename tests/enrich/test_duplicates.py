@@ -312,3 +312,17 @@ def test_a_bucket_keeps_at_most_its_bound_the_latest() -> None:
     assert len(kept) == dup.MAX_BUCKET_ENTRIES
     assert kept[-1] == article
     assert "a-0" not in {e.id for e in kept}
+
+
+def test_bodies_without_content_words_match_only_exact_copies() -> None:
+    # Symbol-only strings of ftfy's test cases ('∆°', '┒(⌣˛⌣)┎') have no features: their
+    # simhashes are all 0, which is no evidence that they are alike.
+    empty = cand("sym-0", 0, "∆°", t=0.0)
+    other = cand("sym-1", 0, "┒(⌣˛⌣)┎", t=1.0)
+    same = cand("sym-2", 0, "∆°", t=2.0)
+    index = dup.Index()
+    assert index.add(empty) is None
+    assert index.add(other) is None
+    found = index.add(same)
+    assert found is not None
+    assert (found.id, found.exact) == ("sym-0", True)

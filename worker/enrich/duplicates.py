@@ -112,7 +112,9 @@ def best_match(
 
     Entries that do not precede ``article``, or are more than ``window`` seconds older,
     are not matches, so ``article`` itself (its ``ref``) never is. An earlier message
-    with the same id (a re-send) is: ``duplicate_of`` is then the article's own id.
+    with the same id (a re-send) is: ``duplicate_of`` is then the article's own id. A
+    body without content words has simhash 0, like every other such body: it matches
+    only an exact copy (on ftfy's test cases, symbol-only strings were near copies).
     """
     best: Candidate | None = None
     best_distance = 0
@@ -123,7 +125,12 @@ def best_match(
         if best is not None and not entry.precedes(best):
             continue
         exact = entry.content_hash == article.content_hash
-        bits = 0 if exact else distance(entry.simhash, article.simhash)
+        if exact:
+            bits = 0
+        elif not (entry.simhash and article.simhash):
+            continue  # no content words (simhash 0): only an exact copy matches
+        else:
+            bits = distance(entry.simhash, article.simhash)
         if bits <= max_distance:
             best, best_distance = entry, bits
     if best is None:
