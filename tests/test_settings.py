@@ -451,3 +451,9 @@ def test_the_unique_topic_must_differ_only_when_dedup_is_on(
     assert message in str(info.value)
     # Unused without dedup, so a leftover value is no conflict.
     assert load_settings(env=env, config_file=None).unique_topic == unique_topic
+
+
+def test_compression_codec_is_what_the_clients_take() -> None:
+    assert Settings().compression_codec is None
+    assert Settings(producer_compression="zstd").compression_codec == "zstd"
+    assert Settings(producer_compression="gzip").compression_codec == "gzip"

@@ -204,6 +204,11 @@ class Settings:
         return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
 
     @property
+    def compression_codec(self) -> str | None:
+        """``producer_compression`` as the clients take it (None for ``none``)."""
+        return None if self.producer_compression == "none" else self.producer_compression
+
+    @property
     def dedup_join_topic(self) -> str:
         """Internal topic, keyed by article id, where records wait for their band verdicts."""
         return f"{self.app_id}-dedup-join"

@@ -159,9 +159,7 @@ class StreamWorker:
             monitor=QuietMonitor(),
             # Faust's producer sends the dedup stage's records: as large as ours.
             producer_max_request_size=s.output_max_bytes + RECORD_OVERHEAD,
-            producer_compression_type=None
-            if s.producer_compression == "none"
-            else s.producer_compression,
+            producer_compression_type=s.compression_codec,
         )
         # acks=False: Faust never commits this topic's offsets; the runner does.
         raw = app.topic(s.raw_topic, key_type=bytes, value_type=bytes, acks=False)

@@ -58,9 +58,7 @@ def producer_options(settings: Settings, limits: dict[str, int] | None = None) -
         "max_request_size": settings.output_max_bytes + RECORD_OVERHEAD,
         "max_batch_size": max(16384, min(1024 * 1024, settings.output_max_bytes)),
         "request_timeout_ms": 15000,
-        "compression_type": None
-        if settings.producer_compression == "none"
-        else settings.producer_compression,
+        "compression_type": settings.compression_codec,
     }
     if limits:
         # A produce batch over a topic's limit is refused whole, small records and all.
