@@ -1,6 +1,7 @@
 """A 120 s broker outage mid-stream, on a broker of the test's own: the worker stays alive,
 turns not-ready within ``stall_seconds``, logs the outage as a state change rather than
-per error, stays near idle, resumes by itself, and loses nothing."""
+per error, stays near idle, resumes by itself, and loses nothing; and an idle worker is
+ready again when the broker returns."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.kafka
 
 OUTAGE_SECONDS = 120
 STALL_SECONDS = 10
+IDLE_STALL_SECONDS = 5
 
 
 def _lines(path: Path) -> int:
@@ -85,4 +87,29 @@ def test_outage_of_120_seconds_mid_stream(
     assert not_ready_after <= STALL_SECONDS + 5
     assert outage_lines < 300, worker.log.read_text()[-5000:]
     assert outage_cpu / OUTAGE_SECONDS < 0.10  # near idle: under a tenth of one core
+    assert worker.stop() == 0
+
+
+def test_an_idle_worker_is_ready_again_when_the_broker_returns(
+    private_broker: Any, tmp_path: Path, workers: list[WorkerProcess]
+) -> None:
+    # With nothing to publish or commit, only the lag request sees Kafka go and come
+    # back; its success must end the outage, or the worker stays not-ready for good.
+    bootstrap = private_broker.bootstrap
+    topics = make_topics(bootstrap, 2)
+    sent = articles(20, "idle")
+    worker = spawn_worker(
+        bootstrap, topics, tmp_path, workers, ARTICLE_WORKER_STALL_SECONDS=str(IDLE_STALL_SECONDS)
+    )
+    worker.wait_ready()
+    produce_to_partitions(bootstrap, topics.raw, sent, topics.partitions)
+    wait_for_metric(worker, "article_worker_articles_enriched_total", len(sent), timeout=60)
+
+    private_broker.kill()
+    down_at = time.monotonic()
+    while worker.ready():
+        assert time.monotonic() - down_at < IDLE_STALL_SECONDS + 20, "still ready"
+        time.sleep(0.5)
+    private_broker.start()
+    worker.wait_ready(timeout=IDLE_STALL_SECONDS + 30)
     assert worker.stop() == 0

@@ -73,6 +73,11 @@ class LagEstimator:
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
                 total += lag
         self.health.set_lag(total)
+        if self.health.publishing_since is None:
+            # An idle worker has no publish or commit to see Kafka come back: without
+            # this, an outage the lag request saw would keep it not-ready for good. With
+            # outputs in flight, their acknowledgement is what ends the outage.
+            self.health.outage.recovered()
 
     def _group_offsets(self, tps: list[TP]) -> dict[TP, int]:
         """The group's committed offsets (kafka-python admin; run in a thread)."""
