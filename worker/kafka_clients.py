@@ -36,15 +36,20 @@ or a wrong CA would otherwise be a 30 s wait ending in "Unable to bootstrap".
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import aiokafka.errors
 import kafka.errors
 
 from worker.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    import faust
 
 log = logging.getLogger(__name__)
 
@@ -329,4 +334,69 @@ def new_aiokafka_producer(settings: Settings, **extra: Any) -> Any:
     """An :class:`aiokafka.AIOKafkaProducer` (not started) with the connection options."""
     from aiokafka import AIOKafkaProducer
 
-    return AIOKafkaProducer(**aiokafka_options(settings, **extra))
+    options = {"retry_backoff_ms": settings.retry_backoff_ms, **extra}
+    return AIOKafkaProducer(**aiokafka_options(settings, **options))
+
+
+def new_faust_app(settings: Settings, **options: Any) -> faust.App:
+    """A :class:`faust.App` named ``settings.app_id`` on the settings' brokers
+    (:func:`faust_options`, then ``options``), whose aiokafka consumer and producer wait
+    ``settings.retry_backoff_ms`` between retries.
+
+    Faust (0.15.3) has no option for that wait and leaves aiokafka's 100 ms, which
+    aiokafka never lengthens while a broker stays away (aio-libs/aiokafka#496): each of
+    the consumer's loops (metadata, coordinator, fetcher) and each producer reconnects ten
+    times a second for as long as an outage lasts.
+    """
+    app_class = _faust_app_class(settings.retry_backoff_ms)
+    return app_class(settings.app_id, **faust_options(settings), **options)
+
+
+def set_consumer_retry_backoff(consumer: Any, retry_backoff_ms: int) -> None:
+    """Set an :class:`aiokafka.AIOKafkaConsumer`'s retry wait after it was built (before
+    ``start``, which hands the wait to the fetcher and the group coordinator it makes).
+
+    Raises:
+        AttributeError: if aiokafka no longer keeps the wait where this sets it (an
+            upgrade must not silently bring the 100 ms back).
+    """
+    client = consumer._client
+    for owner, name in ((consumer, "_retry_backoff_ms"), (client, "_retry_backoff")):
+        if not hasattr(owner, name):
+            raise AttributeError(f"{type(owner).__name__} has no {name}: aiokafka changed")
+    consumer._retry_backoff_ms = retry_backoff_ms
+    client._retry_backoff = retry_backoff_ms / 1000
+
+
+@functools.cache
+def _faust_app_class(retry_backoff_ms: int) -> type[faust.App]:
+    # Made on first use, one per wait: the feed and the topics command never import Faust.
+    import faust
+    from faust.transport.drivers import aiokafka as driver
+
+    class ConsumerThread(driver.AIOKafkaConsumerThread):
+        def _create_consumer(self, loop: asyncio.AbstractEventLoop) -> Any:
+            consumer = super()._create_consumer(loop)
+            set_consumer_retry_backoff(consumer, retry_backoff_ms)
+            return consumer
+
+    class RetryingConsumer(driver.Consumer):
+        def _new_consumer_thread(self) -> Any:
+            return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    class RetryingProducer(driver.Producer):
+        def _settings_default(self) -> Mapping[str, Any]:
+            return {**super()._settings_default(), "retry_backoff_ms": retry_backoff_ms}
+
+    class Transport(driver.Transport):
+        Consumer = RetryingConsumer
+        Producer = RetryingProducer
+
+    class App(faust.App):
+        def _new_transport(self) -> Any:
+            return Transport(self.conf.broker_consumer, self)
+
+        def _new_producer_transport(self) -> Any:
+            return Transport(self.conf.broker_producer, self)
+
+    return App

@@ -29,7 +29,7 @@ import faust
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from worker.kafka_clients import KAFKA_ERRORS, faust_options
+from worker.kafka_clients import KAFKA_ERRORS, new_faust_app
 from worker.settings import Settings
 from worker.stream.dedup import DEDUP_HEADROOM, DuplicateFinder, source_header
 from worker.stream.health import Health
@@ -127,9 +127,8 @@ class StreamWorker:
 
     def _create_app(self) -> faust.App:
         s = self.settings
-        app = faust.App(
-            s.app_id,
-            **faust_options(s),
+        app = new_faust_app(
+            s,
             store="memory://",
             key_serializer="raw",
             value_serializer="raw",
