@@ -10,7 +10,7 @@ from kafka.errors import KafkaConnectionError
 from tests.stream.test_health import Clock
 from worker.settings import Settings
 from worker.stream.health import Health
-from worker.stream.lag import LagEstimator
+from worker.stream.lag import OUTAGE_PROBE_EVERY_SECONDS, LagEstimator
 from worker.stream.metrics import create_metrics
 
 RAW = TP("articles.raw", 0)
@@ -22,8 +22,10 @@ class FakeConsumer:
     def __init__(self) -> None:
         self.highwater = 10
         self.error: BaseException | None = None
+        self.calls = 0
 
     async def highwaters(self, *tps: TP) -> dict[TP, int]:
+        self.calls += 1
         if self.error is not None:
             raise self.error
         return dict.fromkeys(tps, self.highwater)
@@ -75,3 +77,20 @@ def test_with_outputs_in_flight_only_their_acknowledgement_ends_an_outage() -> N
     app.consumer.error = None
     asyncio.run(lag.update({RAW}))
     assert health.outage.since is not None
+
+
+def test_while_kafka_is_away_the_lag_request_is_a_probe_every_5_s() -> None:
+    clock = Clock()
+    lag, app, health = _estimator(clock)
+    app.consumer.error = KafkaConnectionError("broker down")
+    asyncio.run(lag.update({RAW}))  # the failure that starts the outage
+    for _ in range(10):  # the timer's next ten seconds, one a second
+        clock.now += 1
+        asyncio.run(lag.update({RAW}))
+    assert app.consumer.calls == 1 + 2
+    app.consumer.error = None
+    clock.now += OUTAGE_PROBE_EVERY_SECONDS
+    asyncio.run(lag.update({RAW}))
+    assert health.outage.since is None
+    asyncio.run(lag.update({RAW}))  # back to one request a tick
+    assert app.consumer.calls == 1 + 2 + 2

@@ -24,6 +24,11 @@ log = logging.getLogger("article_worker")
 #: Longest a lag estimate may take; a broker that does not answer in time is "down".
 LAG_TIMEOUT_SECONDS = 10.0
 LAG_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *KAFKA_ERRORS)
+#: While Kafka is away, a lag request is only a probe for its return, so it is short and
+#: made at most this often: aiokafka retries it every ``retry_backoff_ms`` for as long as
+#: it may, and at the normal timeout the probes alone kept a reconnect loop busy.
+OUTAGE_PROBE_SECONDS = 2.0
+OUTAGE_PROBE_EVERY_SECONDS = 5.0
 
 
 class LagEstimator:
@@ -42,11 +47,18 @@ class LagEstimator:
         #: The offset after the last published batch of each partition (the runner's).
         self.positions: dict[TP, int] = {}
         self._admin: Any = None
+        self._last_probe = float("-inf")
 
     async def update(self, tps: set[TP]) -> None:
         """One estimate over ``tps``; never raises (a failure marks an outage)."""
+        timeout = LAG_TIMEOUT_SECONDS
+        if self.health.outage.since is not None:
+            now = self.health.clock()
+            if now - self._last_probe < OUTAGE_PROBE_EVERY_SECONDS:
+                return
+            self._last_probe, timeout = now, OUTAGE_PROBE_SECONDS
         try:
-            await asyncio.wait_for(self._compute(sorted(tps)), LAG_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._compute(sorted(tps)), timeout)
         except LAG_ERRORS as exc:
             # A lag estimate that cannot be had says the broker is away; it must never
             # end the worker (Faust treats a timer's exception as a crash).
