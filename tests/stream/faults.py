@@ -63,9 +63,13 @@ def read_all(
     until_keys: set[bytes],
     timeout: float,
     isolation_level: str = "read_uncommitted",
+    *,
+    quiet_give_up: float | None = None,
 ) -> list[Any]:
     """Every message of ``topic`` from the start, read until each of ``until_keys`` was
-    seen and then two more quiet seconds (so late duplicates are counted too)."""
+    seen and then two more quiet seconds (so late duplicates are counted too); with
+    ``quiet_give_up``, also stop when nothing new came for that long (a key that is still
+    missing then is lost, not late)."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level=isolation_level
     )
@@ -77,8 +81,13 @@ def read_all(
         missing = set(until_keys)
         deadline = time.monotonic() + timeout
         quiet_until = None
+        last_news = time.monotonic()
         while time.monotonic() < deadline:
             batch = consumer.poll(timeout_ms=500)
+            if batch:
+                last_news = time.monotonic()
+            elif quiet_give_up is not None and time.monotonic() - last_news >= quiet_give_up:
+                break
             for records in batch.values():
                 out.extend(records)
                 missing.difference_update(r.key for r in records)

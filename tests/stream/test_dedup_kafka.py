@@ -221,7 +221,10 @@ def test_kill_9_during_a_stream_of_copies_loses_nothing(
     second.proc.wait()
     restarted = start_dedup(start_worker, topics, **wait)
 
-    out = read_all(bootstrap, topics.enriched, {k.encode() for k in story_of}, 240)
+    # A record short of verdicts comes dedup_wait_seconds late; 60 quiet seconds are three
+    # such waits, so a key still missing then is lost (the read no longer waits out 240 s).
+    keys = {k.encode() for k in story_of}
+    out = read_all(bootstrap, topics.enriched, keys, 240, quiet_give_up=60)
     seen: dict[str, dict[str, Any]] = {}
     for message in out:
         seen[message.key.decode()] = orjson.loads(message.value)
