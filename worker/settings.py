@@ -131,7 +131,7 @@ class Settings:
     """Wait between a Kafka client's retries (aiokafka's ``retry_backoff_ms``, for Faust's
     consumer and producer and the worker's producers). aiokafka does not lengthen it while
     a broker stays away, so it sets what an outage costs: at 100 ms (aiokafka's default)
-    an idle worker spent 7-13% of a core reconnecting."""
+    a worker spent 7-13% of a core reconnecting through a broker outage."""
     gazetteer: str = ""
     """Gazetteer JSON file; empty means the packaged one (``config/gazetteer.json``)."""
     web_host: str = "0.0.0.0"  # noqa: S104 - a container's metrics port must be reachable
