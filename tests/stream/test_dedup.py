@@ -14,18 +14,17 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import aiokafka.errors
 import faust
 import orjson
 import pytest
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
+from tests.stream.fakes import FakeTable, FakeTopic, message
 from worker.enrich import duplicates as dup
 from worker.settings import Settings
 from worker.stream import dedup
@@ -40,93 +39,6 @@ BASE = 0x0123456789ABCDEF
 NEAR = BASE ^ 0b101  # two bits apart, both in band 0: bands 1-3 agree
 OTHER = 0xFEDCBA9876543210
 HASH_A, HASH_B = "aa" * 32, "bb" * 32
-
-
-@dataclass
-class Sent:
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]] | None
-    partition: int | None
-
-
-def resolved(exc: BaseException | None = None) -> asyncio.Future[None]:
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    if exc is None:
-        future.set_result(None)
-    else:
-        future.set_exception(exc)
-    return future
-
-
-@dataclass
-class FakeTable:
-    data: dict[bytes, bytes] = field(default_factory=dict)
-    changelog: list[tuple[int, bytes, bytes | None]] = field(default_factory=list)
-
-    def send_changelog(
-        self, partition: int, key: bytes, value: bytes | None, **serializers: str
-    ) -> asyncio.Future[None]:
-        assert serializers == {"key_serializer": "raw", "value_serializer": "raw"}
-        self.changelog.append((partition, key, value))
-        return resolved()
-
-    def last_values(self) -> dict[bytes, bytes | None]:
-        """The changelog as compaction leaves it: each key's last value."""
-        return {key: value for _, key, value in self.changelog}
-
-
-@dataclass
-class FakeTopic:
-    name: str
-    sent: list[Sent] = field(default_factory=list)
-    raises: list[BaseException] = field(default_factory=list)  # raised by send itself
-    fails: list[BaseException] = field(default_factory=list)  # set on the returned future
-    calls: int = 0
-    on_call: Callable[[], None] | None = None
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-    async def send(
-        self,
-        *,
-        key: bytes,
-        value: bytes,
-        headers: list[tuple[str, bytes]] | None,
-        partition: int | None,
-        force: bool,
-    ) -> asyncio.Future[None]:
-        assert force, "a dedup send must not wait for the next commit"
-        self.calls += 1
-        if self.on_call is not None:
-            self.on_call()
-        if self.raises:
-            raise self.raises.pop(0)
-        if self.fails:
-            return resolved(self.fails.pop(0))
-        self.sent.append(Sent(key, value, headers, partition))
-        return resolved()
-
-
-def message(
-    key: bytes,
-    value: bytes | None,
-    partition: int,
-    offset: int,
-    *,
-    headers: list[tuple[str, bytes]] | None = None,
-    timestamp: float | None = None,
-) -> Any:
-    """A consumed message as the finder reads it (Faust's ``Message`` has these fields)."""
-    return SimpleNamespace(
-        key=key,
-        value=value,
-        partition=partition,
-        offset=offset,
-        headers=headers or [],
-        timestamp=timestamp,
-    )
 
 
 class Harness:
@@ -421,53 +333,6 @@ def test_a_far_future_clock_first_on_a_partition_does_not_expire_the_index(
     run(h.finder._bands_batch([message(b"0:cdef", bogus_candidate(ref(1, 0)), 0, 9)]))
     kept = {e.id for e in dup.decode_entries(h.buckets.data[b"0:cdef"])}
     assert kept == {"a", "bogus"}
-
-
-# -- delivery ------------------------------------------------------------------------------
-
-
-def test_a_refused_send_is_retried_and_the_outage_reported(tmp_path: Path) -> None:
-    h = Harness(tmp_path)
-    outage = h.health.outage
-    seen: list[tuple[bool, int]] = []
-    h.enriched.on_call = lambda: seen.append((outage.since is not None, outage.failures))
-    h.enriched.raises = [aiokafka.errors.KafkaConnectionError("down")] * 2
-
-    async def scenario() -> None:
-        await h.finder._deliver([h.finder._sender(h.enriched, b"k", b"{}")])
-
-    run(scenario())
-    assert [s.key for s in h.enriched.sent] == [b"k"]
-    assert seen == [(False, 0), (True, 1), (True, 2)]  # failing while retried
-    assert (outage.since, outage.failures) == (None, 0)  # then recovered
-
-
-@pytest.mark.parametrize("error", ["kafka", "bug"])
-def test_a_failed_acknowledgement_is_retried_and_a_bug_propagates(
-    tmp_path: Path, error: str
-) -> None:
-    h = Harness(tmp_path)
-    if error == "kafka":
-        h.enriched.fails = [aiokafka.errors.KafkaConnectionError("down")]
-        run(h.finder._deliver([h.finder._sender(h.enriched, b"k", b"{}")]))
-        assert [s.key for s in h.enriched.sent] == [b"k"]
-        assert h.enriched.calls == 2
-        assert h.health.outage.since is None
-    else:
-        h.enriched.fails = [ValueError("a bug")]
-        with pytest.raises(ValueError, match="a bug"):
-            run(h.finder._deliver([h.finder._sender(h.enriched, b"k", b"{}")]))
-        assert h.enriched.calls == 1
-
-
-def test_a_non_kafka_error_from_a_send_is_not_retried(tmp_path: Path) -> None:
-    h = Harness(tmp_path)
-    h.enriched.raises = [ValueError("a bug")]
-    with pytest.raises(ValueError, match="a bug"):
-        run(h.finder._deliver([h.finder._sender(h.enriched, b"k", b"{}")]))
-    assert h.enriched.calls == 1
-    assert h.enriched.sent == []
-    assert h.health.outage.failures == 0
 
 
 # -- the sweep -----------------------------------------------------------------------------

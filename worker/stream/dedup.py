@@ -42,10 +42,11 @@ import orjson
 from faust.types import TP
 
 from worker.enrich import duplicates as dup
-from worker.kafka_clients import KAFKA_ERRORS
 from worker.settings import Settings
+from worker.stream.delivery import Changes, Start, changelog_writes, deliver, sender
 from worker.stream.health import Health
 from worker.stream.metrics import DedupMetrics
+from worker.stream.processor import record_headers
 
 log = logging.getLogger("article_worker")
 
@@ -56,9 +57,6 @@ SOURCE_TIMESTAMP_HEADER = "x-source-timestamp"
 SWEEP_SECONDS = 10.0
 _SWEEP_CHUNK = 2000
 _VERDICT = b"\x00"
-_RETRY_MAX_SECONDS = 5.0
-
-Start = Callable[[], Awaitable[Any]]
 
 
 class DuplicateFinder:
@@ -160,7 +158,7 @@ class DuplicateFinder:
 
     async def _join_batch(self, messages: list[Any]) -> None:
         async with self._lock:
-            changes: dict[bytes, tuple[int, bytes | None]] = {}
+            changes: Changes = {}
             sends: list[Start] = []
             done: list[tuple[dup.Match | None, float]] = []
             data = self.pending.data
@@ -181,9 +179,7 @@ class DuplicateFinder:
             await self._settle(changes, sends)
         self._account(done)
 
-    def _on_record(
-        self, message: Any, changes: dict[bytes, tuple[int, bytes | None]], sends: list[Start]
-    ) -> None:
+    def _on_record(self, message: Any, changes: Changes, sends: list[Start]) -> None:
         record, partition = message.value, message.partition
         fields = orjson.loads(record)
         timestamp = source_timestamp(message)
@@ -204,13 +200,13 @@ class DuplicateFinder:
             [article.id, article.simhash, article.content_hash, article.timestamp, article.ref]
         )
         for band, value in enumerate(dup.bands(article.simhash)):
-            sends.append(self._sender(self.bands_topic, dup.band_key(band, value), candidate))
+            sends.append(sender(self.bands_topic, dup.band_key(band, value), candidate))
 
     def _complete(
         self,
         key: bytes,
         partition: int,
-        changes: dict[bytes, tuple[int, bytes | None]],
+        changes: Changes,
         sends: list[Start],
     ) -> tuple[dup.Match | None, float]:
         """Publish the pending record ``key`` with the verdicts it has; forget it."""
@@ -226,19 +222,16 @@ class DuplicateFinder:
         changes[key] = (partition, None)
         match = dup.earliest(matches)
         marked = dup.mark_record(record, match)
-        headers = [
-            ("content-type", b"application/json"),
-            ("x-schema-version", str(meta[3]).encode()),
-        ]
+        headers = record_headers(meta[3])
         article_key = str(meta[4]).encode()
-        sends.append(self._sender(self.enriched_topic, article_key, marked, headers))
+        sends.append(sender(self.enriched_topic, article_key, marked, headers))
         if match is None:
-            sends.append(self._sender(self.unique_topic, article_key, marked, headers))
+            sends.append(sender(self.unique_topic, article_key, marked, headers))
         return match, float(meta[1])
 
     async def _bands_batch(self, messages: list[Any]) -> None:
         window, distance = self.settings.dedup_window_seconds, self.settings.dedup_max_distance
-        changes: dict[bytes, tuple[int, bytes | None]] = {}
+        changes: Changes = {}
         sends: list[Start] = []
         data = self.buckets.data
         cap = time.time() + 3600.0  # a clock far ahead must not expire the whole index
@@ -263,87 +256,22 @@ class DuplicateFinder:
             verdict = dup.encode_match(band, match)
             # To the record's own join partition, keyed by its reference.
             home = int(article.ref.split(":", 1)[0])
-            reply = self._sender(self.join_topic, article.ref.encode(), verdict, partition=home)
+            reply = sender(self.join_topic, article.ref.encode(), verdict, partition=home)
             sends.append(reply)
-        await self._deliver(self._changelog(self.buckets, changes) + sends)
+        await deliver(changelog_writes(self.buckets, changes) + sends, self.health.outage)
 
     # -- publishing --------------------------------------------------------------------
 
-    def _sender(
-        self,
-        topic: Any,
-        key: bytes,
-        value: bytes,
-        headers: list[tuple[str, bytes]] | None = None,
-        partition: int | None = None,
-    ) -> Start:
-        async def start() -> Any:
-            # force: not attached to the current event (attachments are sent when Faust
-            # commits that event, which it never does here).
-            return await topic.send(
-                key=key, value=value, headers=headers, partition=partition, force=True
-            )
-
-        return start
-
-    async def _settle(
-        self, changes: dict[bytes, tuple[int, bytes | None]], sends: list[Start]
-    ) -> None:
+    async def _settle(self, changes: Changes, sends: list[Start]) -> None:
         """Deliver a join batch: the outputs and new pending entries first, the deletions
         of published records only after those are acknowledged. A worker killed between
         the two publishes those records again (a duplicate); the other order could leave
         a record deleted whose output never arrived."""
         written = {k: v for k, v in changes.items() if v[1] is not None}
         deleted = {k: v for k, v in changes.items() if v[1] is None}
-        await self._deliver(self._changelog(self.pending, written) + sends)
+        await deliver(changelog_writes(self.pending, written) + sends, self.health.outage)
         if deleted:
-            await self._deliver(self._changelog(self.pending, deleted))
-
-    def _changelog(self, table: Any, changes: dict[bytes, tuple[int, bytes | None]]) -> list[Start]:
-        """One changelog write per key changed in the batch, with its last value: a retry
-        cannot reorder two writes of one key."""
-
-        def writer(partition: int, key: bytes, value: bytes | None) -> Start:
-            async def start() -> Any:
-                return table.send_changelog(
-                    partition, key, value, key_serializer="raw", value_serializer="raw"
-                )
-
-            return start
-
-        return [writer(p, k, v) for k, (p, v) in changes.items()]
-
-    async def _deliver(self, starts: list[Start]) -> None:
-        """Send everything and wait for every acknowledgement; retry what failed, with
-        backoff, until it is acknowledged (the batch is acked only then)."""
-        delay = 0.1
-        while starts:
-            failed: list[Start] = []
-            error: BaseException | None = None
-            futures: list[tuple[Start, Any]] = []
-            for start in starts:
-                try:
-                    futures.append((start, await start()))
-                except KAFKA_ERRORS as exc:
-                    failed.append(start)
-                    error = exc
-            results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
-            for (start, _), result in zip(futures, results, strict=True):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                if isinstance(result, BaseException):
-                    if not isinstance(result, (*KAFKA_ERRORS, TimeoutError)):
-                        raise result
-                    failed.append(start)
-                    error = result
-            if error is None:
-                if delay > 0.1:
-                    self.health.outage.recovered()
-                return
-            self.health.outage.failing(error)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX_SECONDS)
-            starts = failed
+            await deliver(changelog_writes(self.pending, deleted), self.health.outage)
 
     def _account(self, done: Iterable[tuple[dup.Match | None, float]]) -> None:
         now = time.time()
@@ -372,7 +300,7 @@ class DuplicateFinder:
             data = self.pending.data
             now = time.time()
             records = [k for k in list(data) if _VERDICT not in k]
-            changes: dict[bytes, tuple[int, bytes | None]] = {}
+            changes: Changes = {}
             sends: list[Start] = []
             done = []
             for key in records:

@@ -72,6 +72,14 @@ class Outbound:
     duration: float  # seconds the core took
 
 
+def record_headers(schema_version: object) -> list[tuple[str, bytes]]:
+    """The headers of an enriched record (here, and again when the dedup stage marks it)."""
+    return [
+        ("content-type", b"application/json"),
+        ("x-schema-version", str(schema_version).encode()),
+    ]
+
+
 def message_size(out: Outbound) -> int:
     """Bytes ``out`` takes in a produce request, counted as the producers count them."""
     headers = sum(len(k.encode()) + len(v) for k, v in out.headers)
@@ -123,10 +131,7 @@ class Processor:
                 topic=self.enriched_topic,
                 key=record["id"].encode("utf-8"),
                 value=orjson.dumps(record),
-                headers=[
-                    ("content-type", b"application/json"),
-                    ("x-schema-version", str(record["schema_version"]).encode()),
-                ],
+                headers=record_headers(record["schema_version"]),
                 reason=None,
                 language=record["language"]["code"],
                 duration=time.perf_counter() - start,
