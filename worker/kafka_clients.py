@@ -40,7 +40,7 @@ import functools
 import logging
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiokafka.errors
@@ -338,10 +338,18 @@ def new_aiokafka_producer(settings: Settings, **extra: Any) -> Any:
     return AIOKafkaProducer(**aiokafka_options(settings, **options))
 
 
-def new_faust_app(settings: Settings, **options: Any) -> faust.App:
+def new_faust_app(
+    settings: Settings,
+    *,
+    on_seek_to_committed: Callable[[Mapping[Any, int | None]], None] | None = None,
+    **options: Any,
+) -> faust.App:
     """A :class:`faust.App` named ``settings.app_id`` on the settings' brokers
     (:func:`faust_options`, then ``options``), whose aiokafka consumer and producer wait
-    ``settings.retry_backoff_ms`` between retries.
+    ``settings.retry_backoff_ms`` between retries, and whose consumer calls
+    ``on_seek_to_committed`` with ``{tp: committed offset or None}`` each time Faust seeks
+    its partitions to their committed offsets (at each rebalance, before the stream goes
+    on).
 
     Faust (0.15.3) has no option for that wait and leaves aiokafka's 100 ms, which
     aiokafka never lengthens while a broker stays away (aio-libs/aiokafka#496): each of
@@ -349,7 +357,12 @@ def new_faust_app(settings: Settings, **options: Any) -> faust.App:
     times a second for as long as an outage lasts.
     """
     app_class = _faust_app_class(settings.retry_backoff_ms)
-    return app_class(settings.app_id, **faust_options(settings), **options)
+    return app_class(
+        settings.app_id,
+        on_seek_to_committed=on_seek_to_committed,
+        **faust_options(settings),
+        **options,
+    )
 
 
 def set_consumer_retry_backoff(consumer: Any, retry_backoff_ms: int) -> None:
@@ -373,6 +386,7 @@ def _faust_app_class(retry_backoff_ms: int) -> type[faust.App]:
     # Made on first use, one per wait: the feed and the topics command never import Faust.
     import faust
     from faust.transport.drivers import aiokafka as driver
+    from faust.types import TP
 
     class ConsumerThread(driver.AIOKafkaConsumerThread):
         def _create_consumer(self, loop: asyncio.AbstractEventLoop) -> Any:
@@ -380,19 +394,35 @@ def _faust_app_class(retry_backoff_ms: int) -> type[faust.App]:
             set_consumer_retry_backoff(consumer, retry_backoff_ms)
             return consumer
 
-    class RetryingConsumer(driver.Consumer):
+    class WorkerConsumer(driver.Consumer):
         def _new_consumer_thread(self) -> Any:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+        async def seek_to_committed(self) -> Mapping[TP, int]:
+            committed = await super().seek_to_committed()
+            listener = getattr(self.app, "on_seek_to_committed", None)
+            if listener is not None:
+                listener(committed)
+            return committed
 
     class RetryingProducer(driver.Producer):
         def _settings_default(self) -> Mapping[str, Any]:
             return {**super()._settings_default(), "retry_backoff_ms": retry_backoff_ms}
 
     class Transport(driver.Transport):
-        Consumer = RetryingConsumer
+        Consumer = WorkerConsumer
         Producer = RetryingProducer
 
     class App(faust.App):
+        def __init__(
+            self,
+            *args: Any,
+            on_seek_to_committed: Callable[[Mapping[Any, int | None]], None] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(*args, **kwargs)
+            self.on_seek_to_committed = on_seek_to_committed
+
         def _new_transport(self) -> Any:
             return Transport(self.conf.broker_consumer, self)
 

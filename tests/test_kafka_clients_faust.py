@@ -1,6 +1,7 @@
-"""``retry_backoff_ms`` reaches every aiokafka client the worker runs: Faust's consumer
-(its client, and the fetcher and coordinator ``start`` makes from it), Faust's producer,
-and the worker's own producers. No broker: nothing here is started."""
+"""The worker's Faust app: ``retry_backoff_ms`` reaches every aiokafka client the worker
+runs (Faust's consumer: its client, and the fetcher and coordinator ``start`` makes from
+it; Faust's producer; the worker's own producers), and Faust's seeks to the committed
+offsets are reported. No broker: nothing here is started."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import aiokafka
 import pytest
+from faust.types import TP
 
 from worker.kafka_clients import new_aiokafka_producer, new_faust_app, set_consumer_retry_backoff
 from worker.settings import Settings
@@ -55,3 +57,22 @@ def test_an_aiokafka_that_moved_the_wait_is_an_error_not_a_silent_100_ms() -> No
     del consumer._retry_backoff_ms
     with pytest.raises(AttributeError, match="aiokafka changed"):
         set_consumer_retry_backoff(consumer, 700)
+
+
+def test_each_seek_to_the_committed_offsets_is_reported() -> None:
+    seen: list[Any] = []
+    committed = {TP("raw", 0): 586, TP("raw", 1): None}
+
+    async def scenario() -> Any:
+        app = new_faust_app(SETTINGS, on_seek_to_committed=seen.append, store="memory://")
+
+        async def thread_seek_to_committed() -> Any:  # the consumer thread, not started
+            return committed
+
+        app.consumer._thread.seek_to_committed = thread_seek_to_committed
+        await app.consumer.perform_seek()  # what Faust's recovery calls at a rebalance
+        return app.consumer._read_offset
+
+    read_offset = asyncio.run(scenario())
+    assert seen == [committed]
+    assert read_offset[TP("raw", 0)] == 586
