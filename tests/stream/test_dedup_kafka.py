@@ -19,7 +19,7 @@ from tests.enrich.schema_check import first_error
 from tests.stream.conftest import Topics
 from tests.stream.faults import read_all, record
 
-pytestmark = pytest.mark.partitions(4)
+pytestmark = [pytest.mark.kafka, pytest.mark.partitions(4)]
 
 DEDUP = {"ARTICLE_WORKER_DEDUP_ENABLED": "true", "ARTICLE_WORKER_ENRICH_PROCESSES": "0"}
 BODY = (SEEDS / "000_5ed99ae0c0ed6bfe.txt").read_text(encoding="utf-8")

@@ -11,7 +11,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.types import TP
 
+from worker.stream.guard import OffsetGuard
 from worker.stream.health import Health
 from worker.stream.limits import Item
 from worker.stream.metrics import create_metrics
@@ -163,3 +165,40 @@ def test_a_batch_from_before_a_revocation_is_not_published_after_it() -> None:
 
     publisher = asyncio.run(scenario())
     assert [offsets[0] for offsets, _ in publisher.calls] == [10]
+
+
+def test_a_record_from_before_a_rebalance_is_not_published_past_the_ones_it_skipped() -> None:
+    # faust-streaming/faust#221: after the seek to the committed offset 586, records
+    # fetched before the rebalance (590-591) come first. Published, they would commit 592
+    # and 586-589 would be lost; the guard holds them back and seeks back to 586.
+    sought: list[dict[tuple[str, int], int]] = []
+
+    async def seek_back(seeks: dict[tuple[str, int], int]) -> None:
+        sought.append(seeks)
+
+    async def scenario() -> RecordingPublisher:
+        publisher = RecordingPublisher()
+        guard = OffsetGuard()
+        run = BatchRunner(
+            slow_then_fast,
+            publisher,
+            create_metrics(),
+            Health(stall_seconds=30),
+            depth=2,
+            dlq_topic="dlq",
+            on_broken=lambda _: None,
+            guard=guard,
+            seek_back=seek_back,
+        )
+        guard.start({TP("raw", 0): 586, TP("raw", 1): 0})
+        await run.submit([message(0, 590), message(0, 591), message(1, 0)])
+        await run.submit([message(0, o) for o in range(586, 592)])
+        assert await run.drain(5)
+        return publisher
+
+    publisher = asyncio.run(scenario())
+    assert sought == [{("raw", 0): 586}]
+    assert publisher.calls == [
+        ([0], {TP("raw", 1): 1}),
+        ([586, 587, 588, 589, 590, 591], {TP("raw", 0): 592}),
+    ]

@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Mapping
 from typing import Any, cast
 
 import faust
@@ -32,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from worker.kafka_clients import KAFKA_ERRORS, new_faust_app
 from worker.settings import Settings
 from worker.stream.dedup import DEDUP_HEADROOM, DuplicateFinder, source_header
+from worker.stream.guard import OffsetGuard
 from worker.stream.health import Health
 from worker.stream.lag import LagEstimator
 from worker.stream.logs import install_repeat_filter
@@ -91,6 +93,7 @@ class StreamWorker:
                     self.metrics, lambda: offload.counters, pids=lambda: offload.unreaped_pids
                 )
         self.dedup: DuplicateFinder | None = None
+        self.guard = OffsetGuard()
         self.app = self._create_app()
         self.lag = LagEstimator(self.app, settings, self.metrics, self.health)
         self.committer: ConsumerCommitter | None = None
@@ -110,6 +113,8 @@ class StreamWorker:
                     self.health,
                     on_broken=self._on_broken,
                     commit=self.committer.note,
+                    guard=self.guard,
+                    seek_back=self._seek_back,
                 )
         self.runner = BatchRunner(
             self._process,
@@ -119,6 +124,8 @@ class StreamWorker:
             depth=settings.concurrency,
             dlq_topic=settings.dlq_topic,
             on_broken=self._on_broken,
+            guard=self.guard,
+            seek_back=self._seek_back,
         )
         self.lag.positions = self.runner.positions
         self._publisher_started: asyncio.Future[None] | None = None
@@ -129,6 +136,7 @@ class StreamWorker:
         s = self.settings
         app = new_faust_app(
             s,
+            on_seek_to_committed=self._on_seek_to_committed,
             store="memory://",
             key_serializer="raw",
             value_serializer="raw",
@@ -261,9 +269,35 @@ class StreamWorker:
             [tp for tp in assigned if tp.topic == self.settings.raw_topic]
         )
 
+    def _on_seek_to_committed(self, committed: Mapping[Any, int | None]) -> None:
+        s = self.settings
+        # The topics whose offsets the worker commits itself (not the tables' changelogs).
+        ours = {s.raw_topic}
+        if s.dedup_enabled:
+            ours |= {s.dedup_join_topic, s.dedup_bands_topic}
+        self.guard.start({tp: offset for tp, offset in committed.items() if tp.topic in ours})
+
+    async def _seek_back(self, seeks: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), offset in seeks.items():
+            log.warning(
+                "%s-%d: a message after offset %d came before it (fetched before a "
+                "rebalance); reading the partition again from %d",
+                topic,
+                partition,
+                offset,
+                offset,
+            )
+        try:
+            await self.app.consumer.seek_wait(
+                {TP(t, p): offset for (t, p), offset in seeks.items()}
+            )
+        except Exception as exc:  # noqa: BLE001 - e.g. revoked meanwhile: its next owner reads it
+            log.warning("seeking back failed: %s: %s", type(exc).__name__, exc)
+
     async def _on_revoked(self, _sender: Any, revoked: set[TP], **_: Any) -> None:
         # Finish (and commit) what is in flight, so the next owner does not redo it;
         # what is not done by then is left to be read again (see BatchRunner.generation).
+        self.guard.forget(list(revoked))
         raw = [tp for tp in revoked if tp.topic == self.settings.raw_topic]
         if not raw:  # the empty revocation before the first assignment
             return

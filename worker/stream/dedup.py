@@ -44,9 +44,11 @@ from faust.types import TP
 from worker.enrich import duplicates as dup
 from worker.settings import Settings
 from worker.stream.delivery import Changes, Start, changelog_writes, deliver, sender
+from worker.stream.guard import OffsetGuard
 from worker.stream.health import Health
 from worker.stream.metrics import DedupMetrics
 from worker.stream.processor import record_headers
+from worker.stream.runner import SeekBack
 
 log = logging.getLogger("article_worker")
 
@@ -69,6 +71,8 @@ class DuplicateFinder:
         health: its outage state is set while the broker refuses sends.
         on_broken: called once if a batch fails unexpectedly (a bug): the worker exits.
         commit: takes ``{TP: next offset}`` of a delivered batch, to be committed.
+        guard, seek_back: as for :class:`~worker.stream.runner.BatchRunner`: each
+            partition's messages are handled only in an unbroken run.
     """
 
     def __init__(
@@ -80,8 +84,12 @@ class DuplicateFinder:
         *,
         on_broken: Callable[[BaseException], None],
         commit: Callable[[dict[Any, int]], None],
+        guard: OffsetGuard | None = None,
+        seek_back: SeekBack | None = None,
     ) -> None:
         s = settings
+        self.guard = guard
+        self.seek_back = seek_back
         self.app = app
         self.settings = s
         self.metrics = metrics
@@ -138,6 +146,13 @@ class DuplicateFinder:
         s = self.settings
         async for events in stream.take_events(s.batch_size, within=s.batch_wait_seconds):
             messages = [event.message for event in events]
+            if self.guard is not None:
+                admission = self.guard.admit(messages)
+                if admission.seeks and self.seek_back is not None:
+                    await self.seek_back(admission.seeks)
+                messages = [messages[i] for i in admission.admitted]
+                if not messages:
+                    continue
             try:
                 await handle(messages)
             except asyncio.CancelledError:

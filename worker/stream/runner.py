@@ -28,6 +28,7 @@ from typing import Any
 from faust.types import TP
 
 from worker.enrich import errors as reasons
+from worker.stream.guard import OffsetGuard
 from worker.stream.health import Health
 from worker.stream.limits import Item
 from worker.stream.metrics import Metrics
@@ -37,6 +38,8 @@ from worker.stream.publisher import Publisher
 log = logging.getLogger("article_worker")
 
 ProcessBatch = Callable[[list[Inbound]], Awaitable[list[Outbound]]]
+#: Seeks partitions (``{(topic, partition): offset}``) back, to read them again from there.
+SeekBack = Callable[[dict[tuple[str, int], int]], Awaitable[None]]
 
 
 class BatchRunner:
@@ -49,6 +52,9 @@ class BatchRunner:
         depth: batches in flight at once (the ``concurrency`` setting).
         dlq_topic: where a batch goes when ``process`` itself fails.
         on_broken: called once if a batch fails unexpectedly.
+        guard: if given, each partition's messages are published only in an unbroken run
+            (:class:`~worker.stream.guard.OffsetGuard`); ``seek_back`` reads a broken
+            run again from its first missing offset.
     """
 
     def __init__(
@@ -61,8 +67,12 @@ class BatchRunner:
         depth: int,
         dlq_topic: str,
         on_broken: Callable[[BaseException], None],
+        guard: OffsetGuard | None = None,
+        seek_back: SeekBack | None = None,
     ) -> None:
         self.process = process
+        self.guard = guard
+        self.seek_back = seek_back
         self.publisher = publisher
         self.metrics = metrics
         self.health = health
@@ -133,6 +143,10 @@ class BatchRunner:
                 )
                 done.set_result(None)
                 return
+            inbound, outs = await self._admit(inbound, outs)
+            if not inbound:
+                done.set_result(None)
+                return
             offsets: dict[TP, int] = {}
             for msg in inbound:
                 tp = TP(msg.topic, msg.partition)
@@ -160,6 +174,21 @@ class BatchRunner:
         finally:
             m.in_flight.dec(len(messages))
             self._slots.release()
+
+    async def _admit(
+        self, inbound: list[Inbound], outs: list[Outbound]
+    ) -> tuple[list[Inbound], list[Outbound]]:
+        """The part of a batch that continues its partitions' runs (all of it, without a
+        guard); a broken run is sought back, so that its missing messages come again."""
+        if self.guard is None:
+            return inbound, outs
+        admission = self.guard.admit(inbound)
+        if admission.seeks and self.seek_back is not None:
+            await self.seek_back(admission.seeks)
+        if len(admission.admitted) == len(inbound):
+            return inbound, outs
+        keep = admission.admitted
+        return [inbound[i] for i in keep], [outs[i] for i in keep]
 
     def _stale(self, generation: int, messages: list[Any]) -> bool:
         """Taken before the last revocation, or fetched before the assignment after it:
