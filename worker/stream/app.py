@@ -130,6 +130,7 @@ class StreamWorker:
         self.lag.positions = self.runner.positions
         self._publisher_started: asyncio.Future[None] | None = None
         self._revoked_since_assigned = False
+        self._revoking = False  # from a revocation until the next assignment
         self._worker: _Worker | None = None
 
     def _create_app(self) -> faust.App:
@@ -256,6 +257,7 @@ class StreamWorker:
         # first batch of its partitions is read.
         # One assignment ends each rebalance (the full set, eager protocol), so it is what
         # counts a rebalance; the gauge is set from it, not adjusted.
+        self._revoking = False
         self.metrics.rebalances.inc()
         self.metrics.assigned_partitions.set(
             sum(1 for tp in assigned if tp.topic == self.settings.raw_topic)
@@ -270,6 +272,11 @@ class StreamWorker:
         )
 
     def _on_seek_to_committed(self, committed: Mapping[Any, int | None]) -> None:
+        if self._revoking:
+            # Faust also seeks while a revocation stops the flow; the batches still
+            # publishing then lie past the committed offsets by right. The seek after the
+            # assignment is the one the stream goes on from.
+            return
         s = self.settings
         # The topics whose offsets the worker commits itself (not the tables' changelogs).
         ours = {s.raw_topic}
@@ -297,6 +304,7 @@ class StreamWorker:
     async def _on_revoked(self, _sender: Any, revoked: set[TP], **_: Any) -> None:
         # Finish (and commit) what is in flight, so the next owner does not redo it;
         # what is not done by then is left to be read again (see BatchRunner.generation).
+        self._revoking = True
         self.guard.forget(list(revoked))
         raw = [tp for tp in revoked if tp.topic == self.settings.raw_topic]
         if not raw:  # the empty revocation before the first assignment
