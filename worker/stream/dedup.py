@@ -48,7 +48,7 @@ from worker.stream.guard import OffsetGuard
 from worker.stream.health import Health
 from worker.stream.metrics import DedupMetrics
 from worker.stream.processor import record_headers
-from worker.stream.runner import SeekBack
+from worker.stream.runner import SeekBack, admit_runs
 
 log = logging.getLogger("article_worker")
 
@@ -146,11 +146,9 @@ class DuplicateFinder:
         s = self.settings
         async for events in stream.take_events(s.batch_size, within=s.batch_wait_seconds):
             messages = [event.message for event in events]
-            if self.guard is not None:
-                admission = self.guard.admit(messages)
-                if admission.seeks and self.seek_back is not None:
-                    await self.seek_back(admission.seeks)
-                messages = [messages[i] for i in admission.admitted]
+            keep = await admit_runs(self.guard, self.seek_back, messages)
+            if keep is not None:
+                messages = [messages[i] for i in keep]
                 if not messages:
                     continue
             try:

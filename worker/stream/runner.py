@@ -22,13 +22,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from faust.types import TP
 
 from worker.enrich import errors as reasons
-from worker.stream.guard import OffsetGuard
+from worker.stream.guard import OffsetGuard, Positioned
 from worker.stream.health import Health
 from worker.stream.limits import Item
 from worker.stream.metrics import Metrics
@@ -40,6 +40,19 @@ log = logging.getLogger("article_worker")
 ProcessBatch = Callable[[list[Inbound]], Awaitable[list[Outbound]]]
 #: Seeks partitions (``{(topic, partition): offset}``) back, to read them again from there.
 SeekBack = Callable[[dict[tuple[str, int], int]], Awaitable[None]]
+
+
+async def admit_runs(
+    guard: OffsetGuard | None, seek_back: SeekBack | None, messages: Sequence[Positioned]
+) -> list[int] | None:
+    """Indexes of the ``messages`` that continue their partitions' runs (None without a
+    guard: all of them); the partitions whose run broke are handed to ``seek_back``."""
+    if guard is None:
+        return None
+    admission = guard.admit(messages)
+    if admission.seeks and seek_back is not None:
+        await seek_back(admission.seeks)
+    return admission.admitted
 
 
 class BatchRunner:
@@ -180,14 +193,9 @@ class BatchRunner:
     ) -> tuple[list[Inbound], list[Outbound]]:
         """The part of a batch that continues its partitions' runs (all of it, without a
         guard); a broken run is sought back, so that its missing messages come again."""
-        if self.guard is None:
+        keep = await admit_runs(self.guard, self.seek_back, inbound)
+        if keep is None or len(keep) == len(inbound):
             return inbound, outs
-        admission = self.guard.admit(inbound)
-        if admission.seeks and self.seek_back is not None:
-            await self.seek_back(admission.seeks)
-        if len(admission.admitted) == len(inbound):
-            return inbound, outs
-        keep = admission.admitted
         return [inbound[i] for i in keep], [outs[i] for i in keep]
 
     def _stale(self, generation: int, messages: list[Any]) -> bool:
